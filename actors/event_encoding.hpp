@@ -1,0 +1,18 @@
+#pragma once
+
+#include "actors/retranslator_protocol.hpp"
+
+namespace lpa {
+
+// Kafka header names carried by every event.
+inline constexpr const char* header_event_id = "event-id";
+inline constexpr const char* header_event_type = "event-type";
+inline constexpr const char* header_package_seq = "package-seq";
+inline constexpr const char* header_traceparent = "traceparent";
+
+// The wire form consumers of the replaced service decode unchanged: value =
+// hablof.proto.v1.PackageEvent, key = package id in decimal; plus headers event-id, event-type,
+// package-seq and, when the event was traced, traceparent.
+kafka_record encode(const db::outbox_event& event);
+
+} // namespace lpa

@@ -1,0 +1,57 @@
+#pragma once
+
+#include "actors/repo_protocol.hpp"
+#include "actors/restart_policy.hpp"
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace lpa {
+
+struct repo_pool_settings {
+  db::store_settings store;
+  int readers = 2;
+  milliseconds backoff_min{10};
+  milliseconds backoff_max{1000};
+  milliseconds health_interval{1000};
+};
+
+// Written by the supervisor, read by the status endpoint (/ready).
+struct repo_health {
+  std::atomic<bool> db_answering{false};
+  std::atomic<uint64_t> restarts{0};
+};
+
+// One supervised RepoActor: the writer (slot 0) or a reader.
+struct repo_slot {
+  std::string name;
+  repo_actor handle;
+  caf::actor_addr addr;
+  bool up = false;
+  uint64_t generation = 0;
+  restart_policy::time_point started;
+  restart_policy policy;
+};
+
+struct repo_supervisor_state {
+  // However the supervisor ends (shutdown, kill, exception), its RepoActors end with it.
+  ~repo_supervisor_state();
+
+  repo_pool_settings settings;
+  std::shared_ptr<repo_health> health;
+  std::vector<repo_slot> slots; // [0] writer, then readers
+  size_t next_reader = 0;
+  static inline const char* name = "repo_supervisor";
+};
+
+// Starts the RepoActors (detached, each with its own connection), routes every request to the
+// writer or a reader, and restarts a RepoActor that dies, with exponential backoff and without
+// limit: while PostgreSQL is down, requests are answered `unavailable` at once. Requests that
+// were in flight on a dead RepoActor are answered `unavailable` as soon as its death is known.
+repo_supervisor_actor::behavior_type
+repo_supervisor(repo_supervisor_actor::stateful_pointer<repo_supervisor_state> self,
+                repo_pool_settings settings, std::shared_ptr<repo_health> health);
+
+} // namespace lpa

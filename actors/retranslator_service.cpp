@@ -1,0 +1,87 @@
+#include "actors/retranslator_service.hpp"
+
+#include "db/migrator.hpp"
+
+#include <prometheus/exposer.h>
+#include <prometheus/registry.h>
+#include <spdlog/spdlog.h>
+
+#include <random>
+#include <unistd.h>
+
+namespace lpa {
+
+namespace {
+
+// host:pid:random, so owners (locked_by) of two processes never collide, even across restarts
+// that reuse a pid.
+std::string make_instance_id() {
+  char host[256] = "unknown";
+  ::gethostname(host, sizeof(host) - 1);
+  std::mt19937_64 rng{std::random_device{}()};
+  char suffix[9];
+  std::snprintf(suffix, sizeof(suffix), "%08x", static_cast<unsigned>(rng()));
+  return std::string{host} + ":" + std::to_string(::getpid()) + ":" + suffix;
+}
+
+} // namespace
+
+retranslator_service::retranslator_service(const settings& cfg,
+                                           std::function<bool()> stop_requested)
+    : cfg_(cfg), instance_(make_instance_id()) {
+  registry_ = std::make_shared<prometheus::Registry>();
+  exposer_ = std::make_unique<prometheus::Exposer>(cfg.retranslator.metrics_host + ":"
+                                                   + std::to_string(cfg.retranslator.metrics_port));
+  exposer_->RegisterCollectable(registry_);
+  spdlog::info("retranslator {}: metrics on {}:{}/metrics", instance_,
+               cfg.retranslator.metrics_host, metrics_port());
+
+  db::migrate_when_reachable({cfg.db.dsn, cfg.db.connect_timeout, cfg.db.statement_timeout},
+                             stop_requested);
+
+  register_repo_protocol(caf_cfg_);
+  register_retranslator_protocol(caf_cfg_);
+  system_ = std::make_unique<caf::actor_system>(caf_cfg_);
+  retranslator_plan plan{cfg, instance_, std::make_shared<pipeline_metrics>(*registry_),
+                         std::make_shared<actor_probes>(*registry_)};
+  watcher_ = std::make_unique<caf::scoped_actor>(*system_);
+  supervisor_ = (*watcher_)->spawn<caf::monitored>(retranslator_supervisor, std::move(plan));
+  supervisor_addr_ = supervisor_.address();
+  spdlog::info("relaying {} to Kafka {} topic {} ({} consumers, {} producers, window {})",
+               "package_event", cfg.kafka.brokers, cfg.kafka.topic, cfg.retranslator.consumers,
+               cfg.retranslator.producers, cfg.retranslator.window);
+}
+
+retranslator_service::~retranslator_service() {
+  if (!ended_)
+    drain();
+  watcher_.reset();
+  system_.reset();
+}
+
+void retranslator_service::drain() {
+  if (!ended_) {
+    caf::scoped_actor self{*system_};
+    auto timeout = cfg_.retranslator.shutdown_deadline + std::chrono::seconds{15};
+    self->request(supervisor_, timeout, drain_atom_v)
+        .receive([](bool) {}, [](caf::error& err) { spdlog::warn("drain: {}", to_string(err)); });
+  }
+  wait();
+}
+
+bool retranslator_service::wait() {
+  if (!ended_) {
+    (*watcher_)->receive([&](caf::down_msg& dm) {
+      ended_normally_ = !dm.reason || dm.reason == caf::exit_reason::user_shutdown;
+    });
+    ended_ = true;
+  }
+  return ended_normally_;
+}
+
+int retranslator_service::metrics_port() const {
+  auto ports = exposer_->GetListeningPorts();
+  return ports.empty() ? cfg_.retranslator.metrics_port : ports.front();
+}
+
+} // namespace lpa

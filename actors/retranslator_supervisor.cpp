@@ -1,0 +1,257 @@
+#include "actors/retranslator_supervisor.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace lpa {
+
+namespace {
+
+using sup_ptr = retranslator_supervisor_actor::stateful_pointer<retranslator_supervisor_state>;
+
+db::store_settings store_of(const settings& cfg) {
+  return {cfg.db.dsn, cfg.db.connect_timeout, cfg.db.statement_timeout};
+}
+
+template <class Handle>
+std::vector<Handle> running(sup_ptr self, stage_kind kind) {
+  std::vector<Handle> out;
+  for (const auto& slot : self->state.slots)
+    if (slot.kind == kind && slot.handle)
+      out.push_back(caf::actor_cast<Handle>(slot.handle));
+  return out;
+}
+
+template <class Handle>
+Handle running_one(sup_ptr self, stage_kind kind) {
+  auto all = running<Handle>(self, kind);
+  return all.empty() ? Handle{} : all.front();
+}
+
+caf::actor spawn_stage(sup_ptr self, stage_slot& slot) {
+  const auto& cfg = self->state.plan.cfg;
+  const auto& rt = cfg.retranslator;
+  auto metrics = self->state.plan.metrics;
+  auto store = store_of(cfg);
+  switch (slot.kind) {
+  case stage_kind::cleaner: {
+    auto session = std::make_shared<db::outbox_session>(store);
+    cleaner_settings s{static_cast<size_t>(rt.cleaner_batch), rt.cleaner_interval,
+                       rt.send_backoff_min, rt.send_backoff_max, 5};
+    clean_fn apply = [session](const std::vector<db::outbox_outcome>& outcomes) {
+      return session->run([&](db::outbox_store& st) { return st.clean(outcomes); });
+    };
+    release_fn release = [session](const std::string& owner) {
+      return session->run([&](db::outbox_store& st) { return st.release_owner(owner); });
+    };
+    return caf::actor_cast<caf::actor>(self->spawn<caf::detached + caf::monitored>(
+        cleaner, s, apply, release, metrics, slot.probe));
+  }
+  case stage_kind::sender: {
+    sender_settings s{cfg.kafka.brokers,
+                      cfg.kafka.topic,
+                      cfg.kafka.partitions,
+                      cfg.kafka.delivery_timeout,
+                      rt.send_backoff_min,
+                      rt.send_backoff_max,
+                      static_cast<size_t>(std::max(rt.window * 2, 100000))};
+    return caf::actor_cast<caf::actor>(
+        self->spawn<caf::detached + caf::monitored>(sender, s, metrics, slot.probe));
+  }
+  case stage_kind::producer:
+    return caf::actor_cast<caf::actor>(self->spawn<caf::monitored>(producer, slot.probe));
+  case stage_kind::consumer: {
+    slot.owner
+        = self->state.plan.instance + "/" + slot.name + "#" + std::to_string(slot.generation + 1);
+    consumer_settings s;
+    s.name = slot.name;
+    s.owner = slot.owner;
+    s.batch = static_cast<size_t>(rt.batch_size);
+    s.credit = std::max<size_t>(1, static_cast<size_t>(rt.window / rt.consumers));
+    s.lease = rt.lease;
+    s.poll_interval = rt.poll_interval;
+    s.send_timeout = std::max(rt.lease, cfg.kafka.delivery_timeout) * 10;
+    s.clean_timeout = std::max(rt.lease, milliseconds{10000});
+    s.backoff_min = rt.send_backoff_min;
+    s.backoff_max = rt.send_backoff_max;
+    return caf::actor_cast<caf::actor>(self->spawn<caf::detached + caf::monitored>(
+        consumer, s, store, slot.in_flight, metrics, slot.probe));
+  }
+  case stage_kind::listener:
+    return caf::actor_cast<caf::actor>(self->spawn<caf::detached + caf::monitored>(
+        listener, store, rt.poll_interval, metrics, slot.probe));
+  }
+  return {};
+}
+
+// Hands every stage the current handles of the stages it talks to.
+void rewire(sup_ptr self) {
+  auto sender_handle = running_one<sender_actor>(self, stage_kind::sender);
+  auto producers = running<producer_actor>(self, stage_kind::producer);
+  auto cleaner_handle = running_one<cleaner_actor>(self, stage_kind::cleaner);
+  auto consumers = running<consumer_actor>(self, stage_kind::consumer);
+  for (auto& p : producers)
+    self->send(p, wire_atom_v, sender_handle);
+  for (auto& c : consumers)
+    self->send(c, wire_atom_v, producers, cleaner_handle);
+  for (auto& l : running<listener_actor>(self, stage_kind::listener))
+    self->send(l, wire_atom_v, consumers);
+}
+
+void start(sup_ptr self, size_t index) {
+  auto& slot = self->state.slots[index];
+  slot.handle = spawn_stage(self, slot);
+  slot.addr = slot.handle.address();
+  slot.started = std::chrono::steady_clock::now();
+  ++slot.generation;
+}
+
+void on_stage_down(sup_ptr self, size_t index, const caf::error& reason) {
+  auto& st = self->state;
+  auto& slot = st.slots[index];
+  slot.handle = nullptr;
+  slot.addr = nullptr;
+  if (st.stopping)
+    return;
+  auto now = std::chrono::steady_clock::now();
+  if (!st.intensity->on_failure(slot.started, now)) {
+    spdlog::critical("{} failed ({}); more than {} restarts within {} ms: giving up so the "
+                     "orchestrator restarts the process",
+                     slot.name, self->system().render(reason), st.plan.cfg.retranslator.restart_max,
+                     st.plan.cfg.retranslator.restart_window.count());
+    self->quit(reason ? reason : caf::make_error(caf::sec::runtime_error));
+    return;
+  }
+  slot.probe->restarted();
+  auto delay = *slot.backoff.on_failure(slot.started, now);
+  spdlog::warn("{} stopped ({}), restarting in {} ms", slot.name, self->system().render(reason),
+               delay.count());
+  if (slot.kind == stage_kind::consumer) {
+    // Release what the dead consumer held now rather than when its leases end.
+    auto held = slot.in_flight->exchange(0);
+    st.plan.metrics->events_in_flight.Decrement(static_cast<double>(held));
+    if (auto cleaner_handle = running_one<cleaner_actor>(self, stage_kind::cleaner))
+      self->request(cleaner_handle, std::chrono::seconds{30}, release_atom_v, slot.owner)
+          .then([](uint64_t) {}, [](caf::error&) {}); // on failure the leases expire
+  }
+  if (slot.kind == stage_kind::sender)
+    for (auto& c : running<consumer_actor>(self, stage_kind::consumer))
+      self->send(c, abort_atom_v);
+  rewire(self);
+  self->delayed_send(self, delay, restart_atom_v, uint64_t{index}, slot.generation);
+}
+
+// Drain: consumers stop claiming and report when empty; those that do not make the deadline
+// release what they hold; then every stage stops.
+void drain(sup_ptr self, caf::typed_response_promise<bool> done) {
+  auto& st = self->state;
+  st.stopping = true;
+  auto consumers = running<consumer_actor>(self, stage_kind::consumer);
+  auto pending = std::make_shared<size_t>(consumers.size());
+  auto stop_all = [=]() mutable {
+    for (auto& slot : self->state.slots)
+      if (slot.handle)
+        self->send_exit(slot.handle, caf::exit_reason::user_shutdown);
+    done.deliver(true);
+    self->quit();
+  };
+  if (consumers.empty()) {
+    stop_all();
+    return;
+  }
+  for (auto& c : consumers)
+    self->request(c, st.plan.cfg.retranslator.shutdown_deadline, drain_atom_v)
+        .then(
+            [=](bool) mutable {
+              if (--*pending == 0)
+                stop_all();
+            },
+            [=](caf::error&) mutable {
+              spdlog::warn("shutdown deadline passed with events in flight: releasing them");
+              self->request(c, std::chrono::seconds{10}, release_atom_v)
+                  .then(
+                      [=](uint64_t) mutable {
+                        if (--*pending == 0)
+                          stop_all();
+                      },
+                      [=](caf::error&) mutable {
+                        if (--*pending == 0)
+                          stop_all();
+                      });
+            });
+}
+
+} // namespace
+
+retranslator_supervisor_state::~retranslator_supervisor_state() {
+  for (auto& slot : slots)
+    if (slot.handle)
+      caf::anon_send_exit(slot.handle, caf::exit_reason::user_shutdown);
+}
+
+retranslator_supervisor_actor::behavior_type retranslator_supervisor(sup_ptr self,
+                                                                     retranslator_plan plan) {
+  auto& st = self->state;
+  st.plan = std::move(plan);
+  const auto& rt = st.plan.cfg.retranslator;
+  st.intensity
+      = std::make_unique<restart_policy>(rt.restart_backoff_min, rt.restart_backoff_max,
+                                         static_cast<size_t>(rt.restart_max), rt.restart_window);
+  auto add = [&](std::string name, stage_kind kind) {
+    auto probe = st.plan.probes->make(name);
+    st.slots.push_back(stage_slot{
+        std::move(name),
+        kind,
+        {},
+        {},
+        0,
+        {},
+        restart_policy{rt.restart_backoff_min, rt.restart_backoff_max, 0, rt.restart_window},
+        probe,
+        {},
+        std::make_shared<std::atomic<int64_t>>(0)});
+  };
+  add("cleaner", stage_kind::cleaner);
+  add("sender", stage_kind::sender);
+  for (int i = 1; i <= rt.producers; ++i)
+    add("producer-" + std::to_string(i), stage_kind::producer);
+  for (int i = 1; i <= rt.consumers; ++i)
+    add("consumer-" + std::to_string(i), stage_kind::consumer);
+  add("listener", stage_kind::listener);
+  for (size_t i = 0; i < st.slots.size(); ++i)
+    start(self, i);
+  rewire(self);
+  self->set_down_handler([=](caf::down_msg& dm) {
+    auto& slots = self->state.slots;
+    for (size_t i = 0; i < slots.size(); ++i)
+      if (slots[i].addr && dm.source == slots[i].addr) {
+        on_stage_down(self, i, dm.reason);
+        return;
+      }
+  });
+  return {
+      [=](restart_atom, uint64_t index, uint64_t generation) {
+        auto& slot = self->state.slots[index];
+        if (self->state.stopping || slot.handle || slot.generation != generation)
+          return;
+        start(self, index);
+        rewire(self);
+      },
+      [=](drain_atom) -> caf::result<bool> {
+        auto promise = self->make_response_promise<bool>();
+        drain(self, promise);
+        return promise;
+      },
+      [=](caf::get_atom) -> caf::result<std::vector<std::string>, std::vector<caf::actor>> {
+        std::vector<std::string> names;
+        std::vector<caf::actor> handles;
+        for (const auto& slot : self->state.slots)
+          if (slot.handle) {
+            names.push_back(slot.name);
+            handles.push_back(slot.handle);
+          }
+        return {names, handles};
+      },
+  };
+}
+
+} // namespace lpa

@@ -1,0 +1,104 @@
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <stdexcept>
+#include <string>
+
+namespace lpa {
+
+// The service's configuration, read by both the gRPC API server and the retranslator from one
+// YAML file (see config/config.yaml). Every member is a key "<section>.<member>" of the file,
+// overridable by the environment variable env_name_for(key). The defaults work locally.
+struct settings {
+  struct service_t {
+    std::string name = "logistic-package-api";
+    std::string environment = "development";
+  } service;
+  struct log_t {
+    std::string level = "info"; // trace|debug|info|warn|error
+    bool allow_debug_per_request = true;
+  } log;
+  struct grpc_t {
+    std::string host = "0.0.0.0";
+    int port = 8082; // 0 picks a free port
+    std::chrono::milliseconds default_deadline{5000};
+    std::chrono::milliseconds shutdown_grace{10000};
+  } grpc;
+  struct status_t {
+    std::string host = "0.0.0.0";
+    int port = 8000;
+  } status;
+  struct metrics_t {
+    std::string host = "0.0.0.0";
+    int port = 9100;
+  } metrics;
+  struct db_t {
+    std::string dsn = "host=127.0.0.1 port=55432 dbname=logistic_package_api user=postgres";
+    int readers = 2;
+    std::chrono::milliseconds statement_timeout{5000};
+    std::chrono::milliseconds connect_timeout{2000};
+  } db;
+  struct repo_t {
+    std::chrono::milliseconds restart_backoff_min{10};
+    std::chrono::milliseconds restart_backoff_max{1000};
+  } repo;
+  struct kafka_t {
+    std::string brokers = "127.0.0.1:9092";
+    std::string topic = "omp-package-events";
+    int partitions = 6;
+    std::chrono::milliseconds delivery_timeout{30000};
+  } kafka;
+  struct retranslator_t {
+    std::string metrics_host = "0.0.0.0";
+    int metrics_port = 9101;
+    int consumers = 2;
+    int batch_size = 100;
+    int producers = 2;
+    int window = 1000;
+    std::chrono::milliseconds lease{30000};
+    std::chrono::milliseconds poll_interval{1000};
+    std::chrono::milliseconds send_backoff_min{100};
+    std::chrono::milliseconds send_backoff_max{10000};
+    int cleaner_batch = 100;
+    std::chrono::milliseconds cleaner_interval{50};
+    std::chrono::milliseconds restart_backoff_min{10};
+    std::chrono::milliseconds restart_backoff_max{1000};
+    int restart_max = 10;
+    std::chrono::milliseconds restart_window{60000};
+    std::chrono::milliseconds shutdown_deadline{10000};
+  } retranslator;
+};
+
+// Thrown for any bad configuration; what() names the key (dotted, e.g. "grpc.port"), why, and
+// where the value came from, e.g.
+// "config: grpc.port: expected an integer from 0 to 65535, got 'abc' (from env LPA_GRPC_PORT)".
+struct config_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Looks up an environment variable: its value, or nullptr when unset. A variable that is set
+// but empty counts as set (and is then rejected as an empty value).
+using env_lookup = std::function<const char*(const char*)>;
+
+// std::getenv.
+env_lookup default_env();
+
+// Reads the YAML file at `yaml_path`, then applies environment overrides and validates.
+// Keys missing in the file keep their defaults; unknown sections or keys are errors.
+// Throws config_error (also when the file is missing or is not valid YAML).
+settings load_settings(const std::string& yaml_path, const env_lookup& env = default_env());
+
+// The same as load_settings, from YAML text (an empty text gives the defaults).
+settings parse_settings(const std::string& yaml_text, const env_lookup& env = default_env());
+
+// The environment variable overriding a key: "db.dsn" -> "LPA_DB_DSN",
+// "retranslator.batch_size" -> "LPA_RETRANSLATOR_BATCH_SIZE".
+std::string env_name_for(const std::string& dotted_key);
+
+// One "key = value" line per key (joined by '\n', no trailing newline) for the start-up log,
+// in the format the file and environment accept; the password in db.dsn is shown as
+// password=*** (a postgresql:// URI's password as ***).
+std::string render_settings(const settings& s);
+
+} // namespace lpa

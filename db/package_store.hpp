@@ -1,0 +1,82 @@
+#pragma once
+
+#include <pqxx/pqxx>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace lpa::db {
+
+// A package as stored; timestamps are microseconds since the Unix epoch (DB clock).
+struct package_row {
+  uint64_t id = 0;
+  std::string title;
+  std::string material;
+  float max_volume = 0;
+  bool reusable = false;
+  int64_t created_us = 0;
+  bool has_updated = false;
+  int64_t updated_us = 0;
+};
+
+enum class write_kind : uint8_t { create, update, remove };
+
+// One outbox write, in the API's own terms: for update an empty title/material and a zero
+// volume mean "unchanged", and reusable changes only when set_reusable is true.
+struct write_command {
+  write_kind kind = write_kind::create;
+  uint64_t package_id = 0; // update and remove
+  std::string title;
+  std::string material;
+  float max_volume = 0;
+  bool set_reusable = false;
+  bool reusable = false;
+  std::string traceparent; // W3C trace context of the request, empty when untraced
+};
+
+struct list_query {
+  uint64_t offset = 0; // legacy paging; 0 when the cursor is used
+  uint64_t cursor = 0; // keyset: packages with ID > cursor
+  uint64_t limit = 0;
+};
+
+struct store_settings {
+  std::string dsn;
+  std::chrono::milliseconds connect_timeout{2000};
+  std::chrono::milliseconds statement_timeout{5000};
+};
+
+// Opens a connection with the service's timeouts applied.
+std::unique_ptr<pqxx::connection> connect(const store_settings& settings);
+
+// The package table and its outbox, over one connection. Not thread-safe: owned by one actor.
+class package_store {
+public:
+  explicit package_store(const store_settings& settings);
+
+  // Each call takes the time left for the request: statements that would outlive it are
+  // cancelled by PostgreSQL (SQLSTATE 57014), so a request the client gave up on does not
+  // commit later.
+
+  // Applies the command and writes exactly one package_event row in the same transaction.
+  // Returns the package id, or std::nullopt when update/remove found no such package (and
+  // nothing was written).
+  std::optional<uint64_t> write(const write_command& cmd, std::chrono::milliseconds budget);
+
+  std::optional<package_row> describe(uint64_t id, std::chrono::milliseconds budget);
+  std::vector<package_row> list(const list_query& query, std::chrono::milliseconds budget);
+
+  // Round trip to the server; throws when it does not answer.
+  void ping();
+
+  pqxx::connection& connection() { return *conn_; }
+
+private:
+  std::unique_ptr<pqxx::connection> conn_;
+  std::chrono::milliseconds statement_timeout_;
+};
+
+} // namespace lpa::db

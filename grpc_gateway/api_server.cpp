@@ -1,0 +1,112 @@
+#include "grpc_gateway/api_server.hpp"
+
+#include "db/migrator.hpp"
+#include "db/package_store.hpp"
+#include "db/pg_errors.hpp"
+#include "grpc_gateway/api_metrics.hpp"
+#include "grpc_gateway/package_service.hpp"
+#include "grpc_gateway/status_server.hpp"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <prometheus/exposer.h>
+#include <prometheus/registry.h>
+#include <spdlog/spdlog.h>
+
+#ifndef LPA_VERSION
+#define LPA_VERSION "unknown"
+#endif
+#ifndef LPA_COMMIT
+#define LPA_COMMIT "unknown"
+#endif
+
+namespace lpa {
+
+namespace {
+
+db::store_settings store_settings_of(const settings& cfg) {
+  return db::store_settings{cfg.db.dsn, cfg.db.connect_timeout, cfg.db.statement_timeout};
+}
+
+} // namespace
+
+api_server::api_server(const settings& cfg, std::function<bool()> stop_requested) : cfg_(cfg) {
+  registry_ = std::make_shared<prometheus::Registry>();
+  metrics_ = std::make_unique<api_metrics>(registry_);
+  exposer_ = std::make_unique<prometheus::Exposer>(cfg.metrics.host + ":"
+                                                   + std::to_string(cfg.metrics.port));
+  exposer_->RegisterCollectable(registry_);
+  status_ = std::make_unique<status_server>(
+      cfg.status.host, cfg.status.port,
+      status_info{cfg.service.name, LPA_VERSION, LPA_COMMIT, cfg.service.environment},
+      [this](std::string& reason) {
+        if (!migrated_) {
+          reason = "database migrations not applied yet";
+          return false;
+        }
+        if (!health_->db_answering) {
+          reason = "PostgreSQL does not answer";
+          return false;
+        }
+        return true;
+      });
+  spdlog::info("status on {}:{}, metrics on {}:{}/metrics", cfg.status.host, status_->port(),
+               cfg.metrics.host, metrics_port());
+
+  db::migrate_when_reachable(store_settings_of(cfg), stop_requested);
+  migrated_ = true;
+
+  register_repo_protocol(caf_cfg_);
+  system_ = std::make_unique<caf::actor_system>(caf_cfg_);
+  repo_pool_settings pool{store_settings_of(cfg), cfg.db.readers, cfg.repo.restart_backoff_min,
+                          cfg.repo.restart_backoff_max, std::chrono::milliseconds{1000}};
+  repo_ = system_->spawn(repo_supervisor, pool, health_);
+
+  service_ = std::make_unique<package_service>(
+      *system_, repo_, *metrics_,
+      gateway_settings{cfg.grpc.default_deadline, cfg.log.allow_debug_per_request});
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(cfg.grpc.host + ":" + std::to_string(cfg.grpc.port),
+                           grpc::InsecureServerCredentials(), &grpc_port_);
+  builder.RegisterService(service_.get());
+  server_ = builder.BuildAndStart();
+  if (!server_ || grpc_port_ == 0)
+    throw std::runtime_error("cannot listen for gRPC on " + cfg.grpc.host + ":"
+                             + std::to_string(cfg.grpc.port));
+  server_->GetHealthCheckService()->SetServingStatus(true);
+  spdlog::info("gRPC on {}:{}", cfg.grpc.host, grpc_port_);
+}
+
+api_server::~api_server() {
+  shutdown();
+}
+
+void api_server::shutdown() {
+  if (stopped_)
+    return;
+  stopped_ = true;
+  if (server_) {
+    server_->GetHealthCheckService()->SetServingStatus(false);
+    spdlog::info("draining in-flight calls (up to {} ms)", cfg_.grpc.shutdown_grace.count());
+    server_->Shutdown(std::chrono::system_clock::now() + cfg_.grpc.shutdown_grace);
+  }
+  if (system_) {
+    caf::anon_send_exit(repo_, caf::exit_reason::user_shutdown);
+    system_->await_all_actors_done();
+  }
+  spdlog::info("stopped");
+}
+
+int api_server::status_port() const {
+  return status_->port();
+}
+
+int api_server::metrics_port() const {
+  auto ports = exposer_->GetListeningPorts();
+  return ports.empty() ? cfg_.metrics.port : ports.front();
+}
+
+} // namespace lpa

@@ -1,0 +1,262 @@
+#include "grpc_gateway/package_service.hpp"
+
+#include "config/logging.hpp"
+#include "grpc_gateway/status_mapping.hpp"
+#include "grpc_gateway/validation.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <random>
+
+namespace lpa {
+
+namespace v1 = hablof::logistic_package_api::v1;
+using clock_type = std::chrono::system_clock;
+
+struct package_service::call {
+  grpc::CallbackServerContext* ctx;
+  grpc::ServerUnaryReactor* reactor;
+  const char* method;
+  bool is_write;
+  std::chrono::steady_clock::time_point started;
+  request_meta meta;
+  std::string traceparent;
+};
+
+namespace {
+
+// Longest deadline slack the gateway gives the supervisor to answer before it gives up itself.
+constexpr std::chrono::milliseconds supervisor_grace{200};
+
+std::string metadata_value(const grpc::CallbackServerContext* ctx, const char* key) {
+  const auto& md = ctx->client_metadata();
+  auto i = md.find(key);
+  if (i == md.end())
+    return {};
+  return std::string{i->second.data(), i->second.size()};
+}
+
+bool is_safe_request_id(const std::string& id) {
+  return !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), [](char ch) {
+    return std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' || ch == '.';
+  });
+}
+
+std::string new_request_id() {
+  static std::atomic<uint64_t> counter{0};
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  char buf[40];
+  std::snprintf(buf, sizeof(buf), "%08llx-%06llx",
+                static_cast<unsigned long long>(rng() & 0xffffffffULL),
+                static_cast<unsigned long long>(++counter & 0xffffffULL));
+  return buf;
+}
+
+// W3C trace context: 00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>.
+bool is_traceparent(const std::string& s) {
+  if (s.size() != 55 || s[2] != '-' || s[35] != '-' || s[52] != '-')
+    return false;
+  for (size_t i = 0; i < s.size(); ++i)
+    if (i != 2 && i != 35 && i != 52 && !std::isxdigit(static_cast<unsigned char>(s[i])))
+      return false;
+  return true;
+}
+
+bool equals_ignore_case(const std::string& a, const char* b) {
+  std::string lower = a;
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char ch) { return std::tolower(ch); });
+  return lower == b;
+}
+
+int64_t to_unix_ms(clock_type::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+void set_timestamp(google::protobuf::Timestamp* ts, int64_t unix_us) {
+  auto seconds = unix_us / 1000000;
+  auto micros = unix_us % 1000000;
+  if (micros < 0) {
+    micros += 1000000;
+    seconds -= 1;
+  }
+  ts->set_seconds(seconds);
+  ts->set_nanos(static_cast<int32_t>(micros * 1000));
+}
+
+void to_proto(const db::package_row& row, v1::Package* out) {
+  out->set_id(row.id);
+  out->set_title(row.title);
+  out->set_material(row.material);
+  out->set_maximumvolume(row.max_volume);
+  out->set_reusable(row.reusable);
+  set_timestamp(out->mutable_created(), row.created_us);
+  if (row.has_updated)
+    set_timestamp(out->mutable_updated()->mutable_time(), row.updated_us);
+}
+
+std::string package_not_found(uint64_t id) {
+  return "package " + std::to_string(id) + " not found";
+}
+
+} // namespace
+
+package_service::package_service(caf::actor_system& sys, repo_supervisor_actor repo,
+                                 api_metrics& metrics, gateway_settings settings)
+    : sys_(sys), repo_(std::move(repo)), metrics_(metrics), settings_(settings) {}
+
+package_service::call package_service::begin(grpc::CallbackServerContext* ctx, const char* method,
+                                             bool is_write) {
+  call c{ctx, ctx->DefaultReactor(), method, is_write, std::chrono::steady_clock::now(), {}, {}};
+  auto id = metadata_value(ctx, "x-request-id");
+  c.meta.request_id = is_safe_request_id(id) ? id : new_request_id();
+  c.meta.debug = settings_.allow_debug_per_request
+                 && equals_ignore_case(metadata_value(ctx, "log_level"), "debug");
+  auto now = clock_type::now();
+  auto deadline = ctx->deadline();
+  if (deadline == clock_type::time_point::max())
+    deadline = now + settings_.default_deadline;
+  c.meta.deadline_unix_ms = to_unix_ms(deadline);
+  auto traceparent = metadata_value(ctx, "traceparent");
+  if (is_traceparent(traceparent))
+    c.traceparent = traceparent;
+  ctx->AddInitialMetadata("x-request-id", c.meta.request_id);
+  log::for_request(c.meta.debug)
+      .debug("{} started (request {}, peer {})", method, c.meta.request_id, ctx->peer());
+  return c;
+}
+
+void package_service::finish(const call& c, const grpc::Status& status) {
+  auto latency = std::chrono::steady_clock::now() - c.started;
+  metrics_.record(c.method, status.error_code(), latency, c.is_write);
+  auto ms = std::chrono::duration<double, std::milli>(latency).count();
+  auto code = status_code_name(status.error_code());
+  auto& log = log::for_request(c.meta.debug);
+  if (status.error_code() == grpc::StatusCode::INTERNAL)
+    log.error("{} {} in {:.1f} ms (request {})", c.method, code, ms, c.meta.request_id);
+  else
+    log.debug("{} {} in {:.1f} ms (request {}) {}", c.method, code, ms, c.meta.request_id,
+              status.error_message());
+  c.reactor->Finish(status);
+}
+
+grpc::ServerUnaryReactor* package_service::reject(const call& c, const violations& bad) {
+  finish(c, invalid_argument(bad));
+  return c.reactor;
+}
+
+template <class T, class OnValue, class... Ts>
+grpc::ServerUnaryReactor* package_service::ask(const call& c, std::string not_found_message,
+                                               OnValue on_value, Ts... request) {
+  auto remaining = c.meta.deadline_unix_ms - to_unix_ms(clock_type::now());
+  if (remaining <= 0) {
+    finish(c, to_status(caf::sec::request_timeout, not_found_message, c.meta.request_id));
+    return c.reactor;
+  }
+  auto timeout = std::chrono::milliseconds{remaining} + supervisor_grace;
+  // The handle travels as a spawn argument: CAF 0.17's spawn of a function without arguments
+  // dereferences a null argument tuple (UBSan reports it).
+  auto reply_to_call = [=](caf::event_based_actor* self, repo_supervisor_actor repo) {
+    self->request(repo, timeout, request...)
+        .then(
+            [=](T& value) {
+              on_value(value);
+              finish(c, grpc::Status::OK);
+            },
+            [=](caf::error& err) {
+              finish(c, to_status(err, not_found_message, c.meta.request_id));
+            });
+  };
+  sys_.spawn(reply_to_call, repo_);
+  return c.reactor;
+}
+
+grpc::ServerUnaryReactor* package_service::CreatePackageV1(grpc::CallbackServerContext* ctx,
+                                                           const v1::CreatePackageV1Request* req,
+                                                           v1::CreatePackageV1Response* rep) {
+  auto c = begin(ctx, "CreatePackageV1", true);
+  if (auto bad = validate(*req); !bad.empty())
+    return reject(c, bad);
+  db::write_command cmd;
+  cmd.kind = db::write_kind::create;
+  cmd.title = req->title();
+  cmd.material = req->material();
+  cmd.max_volume = req->maximumvolume();
+  cmd.reusable = req->reusable();
+  cmd.traceparent = c.traceparent;
+  return ask<uint64_t>(
+      c, "", [rep](uint64_t id) { rep->set_id(id); }, write_atom_v, c.meta, cmd);
+}
+
+grpc::ServerUnaryReactor*
+package_service::DescribePackageV1(grpc::CallbackServerContext* ctx,
+                                   const v1::DescribePackageV1Request* req,
+                                   v1::DescribePackageV1Response* rep) {
+  auto c = begin(ctx, "DescribePackageV1", false);
+  if (auto bad = validate(*req); !bad.empty())
+    return reject(c, bad);
+  return ask<db::package_row>(
+      c, package_not_found(req->packageid()),
+      [rep](const db::package_row& row) { to_proto(row, rep->mutable_value()); }, describe_atom_v,
+      c.meta, req->packageid());
+}
+
+grpc::ServerUnaryReactor* package_service::ListPackagesV1(grpc::CallbackServerContext* ctx,
+                                                          const v1::ListPackagesV1Request* req,
+                                                          v1::ListPackagesV1Response* rep) {
+  auto c = begin(ctx, "ListPackagesV1", false);
+  if (auto bad = validate(*req); !bad.empty())
+    return reject(c, bad);
+  db::list_query query;
+  query.offset = req->offset();
+  query.cursor = req->cursor();
+  query.limit = req->limit() == 0 ? default_page_size : req->limit();
+  return ask<package_page>(
+      c, "",
+      [rep, limit = query.limit](const package_page& page) {
+        for (const auto& row : page)
+          to_proto(row, rep->add_packages());
+        // A full page may have a successor; the client stops at the first short page.
+        if (!page.empty() && page.size() == limit)
+          rep->set_nextcursor(page.back().id);
+      },
+      list_atom_v, c.meta, query);
+}
+
+grpc::ServerUnaryReactor* package_service::RemovePackageV1(grpc::CallbackServerContext* ctx,
+                                                           const v1::RemovePackageV1Request* req,
+                                                           v1::RemovePackageV1Response* rep) {
+  auto c = begin(ctx, "RemovePackageV1", true);
+  if (auto bad = validate(*req); !bad.empty())
+    return reject(c, bad);
+  db::write_command cmd;
+  cmd.kind = db::write_kind::remove;
+  cmd.package_id = req->packageid();
+  cmd.traceparent = c.traceparent;
+  return ask<uint64_t>(
+      c, package_not_found(req->packageid()), [rep](uint64_t) { rep->set_suc(true); }, write_atom_v,
+      c.meta, cmd);
+}
+
+grpc::ServerUnaryReactor* package_service::UpdatePackageV1(grpc::CallbackServerContext* ctx,
+                                                           const v1::UpdatePackageV1Request* req,
+                                                           v1::UpdatePackageV1Response* rep) {
+  auto c = begin(ctx, "UpdatePackageV1", true);
+  if (auto bad = validate(*req); !bad.empty())
+    return reject(c, bad);
+  db::write_command cmd;
+  cmd.kind = db::write_kind::update;
+  cmd.package_id = req->packageid();
+  cmd.title = req->title();
+  cmd.material = req->material();
+  cmd.max_volume = req->maximumvolume();
+  cmd.set_reusable = req->has_reusable();
+  cmd.reusable = req->has_reusable() && req->reusable().reusable();
+  cmd.traceparent = c.traceparent;
+  return ask<uint64_t>(
+      c, package_not_found(req->packageid()), [rep](uint64_t) { rep->set_suc(true); }, write_atom_v,
+      c.meta, cmd);
+}
+
+} // namespace lpa

@@ -1,0 +1,385 @@
+// The API over real gRPC against a real PostgreSQL: each rpc, each error, the outbox rows.
+#include "tests/support/api_fixture.hpp"
+
+#include "google/rpc/error_details.pb.h"
+
+#include <catch2/catch.hpp>
+#include <grpcpp/generic/generic_stub.h>
+
+#include <cmath>
+#include <future>
+#include <set>
+#include <thread>
+
+using namespace lpa::test;
+using Stub = v1::LogisticPackageApiService::Stub;
+
+namespace {
+
+v1::DescribePackageV1Response describe(api_fixture& f, uint64_t id) {
+  v1::DescribePackageV1Request req;
+  req.set_packageid(id);
+  v1::DescribePackageV1Response rep;
+  auto status = f.call(&Stub::DescribePackageV1, req, &rep);
+  INFO(status.error_message());
+  REQUIRE(status.ok());
+  return rep;
+}
+
+grpc::Status update(api_fixture& f, const v1::UpdatePackageV1Request& req) {
+  v1::UpdatePackageV1Response rep;
+  auto status = f.call(&Stub::UpdatePackageV1, req, &rep);
+  if (status.ok())
+    CHECK(rep.suc());
+  return status;
+}
+
+v1::ListPackagesV1Response list(api_fixture& f, uint64_t limit, uint64_t cursor,
+                                uint64_t offset = 0) {
+  v1::ListPackagesV1Request req;
+  req.set_limit(limit);
+  req.set_cursor(cursor);
+  req.set_offset(offset);
+  v1::ListPackagesV1Response rep;
+  auto status = f.call(&Stub::ListPackagesV1, req, &rep);
+  INFO(status.error_message());
+  REQUIRE(status.ok());
+  return rep;
+}
+
+// The google.rpc.BadRequest field violations a status carries, as "Field: description".
+std::vector<std::string> field_violations(const grpc::Status& status) {
+  google::rpc::Status details;
+  REQUIRE(details.ParseFromString(status.error_details()));
+  REQUIRE(details.details_size() == 1);
+  google::rpc::BadRequest bad;
+  REQUIRE(details.details(0).UnpackTo(&bad));
+  std::vector<std::string> out;
+  for (const auto& v : bad.field_violations())
+    out.push_back(v.field() + ": " + v.description());
+  return out;
+}
+
+std::string sql_text(api_fixture& f, const std::string& query) {
+  pqxx::read_transaction tx{f.db};
+  auto r = tx.exec1(query);
+  return r[0].is_null() ? "NULL" : r[0].as<std::string>();
+}
+
+double metric_value(const std::string& metrics, const std::string& series) {
+  auto at = metrics.find("\n" + series + " ");
+  if (at == std::string::npos)
+    return 0;
+  return std::stod(metrics.substr(at + series.size() + 2));
+}
+
+} // namespace
+
+TEST_CASE("Create stores a package that Describe returns, never updated", "[api]") {
+  api_fixture f;
+  auto id = f.create("Коробка", "картон", 1500.5f, true);
+  CHECK(id == 1);
+  auto rep = describe(f, id);
+  const auto& p = rep.value();
+  CHECK(p.id() == id);
+  CHECK(p.title() == "Коробка");
+  CHECK(p.material() == "картон");
+  CHECK(p.maximumvolume() == 1500.5f);
+  CHECK(p.reusable());
+  auto now = std::chrono::system_clock::now().time_since_epoch();
+  CHECK(std::abs(p.created().seconds()
+                 - std::chrono::duration_cast<std::chrono::seconds>(now).count())
+        < 60);
+  CHECK_FALSE(p.has_updated());
+}
+
+TEST_CASE("Update changes only the fields it carries and sets Updated", "[api]") {
+  api_fixture f;
+  auto id = f.create("box", "wood", 10, true);
+
+  v1::UpdatePackageV1Request title_only;
+  title_only.set_packageid(id);
+  title_only.set_title("crate");
+  REQUIRE(update(f, title_only).ok());
+  auto p = describe(f, id).value();
+  CHECK(p.title() == "crate");
+  CHECK(p.material() == "wood");
+  CHECK(p.maximumvolume() == 10);
+  CHECK(p.reusable());
+  REQUIRE(p.has_updated());
+  CHECK(p.updated().time().seconds() >= p.created().seconds());
+
+  v1::UpdatePackageV1Request reusable_false;
+  reusable_false.set_packageid(id);
+  reusable_false.mutable_reusable()->set_reusable(false);
+  REQUIRE(update(f, reusable_false).ok());
+  CHECK_FALSE(describe(f, id).value().reusable());
+
+  v1::UpdatePackageV1Request rest;
+  rest.set_packageid(id);
+  rest.set_material("steel");
+  rest.set_maximumvolume(42.25f);
+  REQUIRE(update(f, rest).ok());
+  p = describe(f, id).value();
+  CHECK(p.title() == "crate");
+  CHECK(p.material() == "steel");
+  CHECK(p.maximumvolume() == 42.25f);
+  CHECK_FALSE(p.reusable());
+}
+
+TEST_CASE("Remove deletes the package and a second Remove answers NOT_FOUND", "[api]") {
+  api_fixture f;
+  auto id = f.create("box", "wood", 10);
+  v1::RemovePackageV1Request req;
+  req.set_packageid(id);
+  v1::RemovePackageV1Response rep;
+  REQUIRE(f.call(&Stub::RemovePackageV1, req, &rep).ok());
+  CHECK(rep.suc());
+  CHECK(f.count("package") == 0);
+  v1::DescribePackageV1Request describe_req;
+  describe_req.set_packageid(id);
+  v1::DescribePackageV1Response describe_rep;
+  CHECK(f.call(&Stub::DescribePackageV1, describe_req, &describe_rep).error_code()
+        == grpc::StatusCode::NOT_FOUND);
+  CHECK(f.call(&Stub::RemovePackageV1, req, &rep).error_code() == grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_CASE("List returns pages in ID order with a default of 100 and a cursor to the next page",
+          "[api]") {
+  api_fixture f;
+  {
+    pqxx::work tx{f.db};
+    tx.exec0("INSERT INTO package (title, material, max_volume)"
+             " SELECT 'p' || g, 'm', g FROM generate_series(1, 250) g");
+    tx.commit();
+  }
+  auto first = list(f, 0, 0);
+  REQUIRE(first.packages_size() == 100);
+  CHECK(first.packages(0).id() == 1);
+  CHECK(first.packages(99).id() == 100);
+  CHECK(first.nextcursor() == 100);
+  CHECK(first.packagetitle_size() == 0);
+  auto last = list(f, 1000, 200);
+  REQUIRE(last.packages_size() == 50);
+  CHECK(last.packages(0).id() == 201);
+  CHECK(last.nextcursor() == 0);
+  SECTION("legacy Offset paging returns the same rows") {
+    auto by_offset = list(f, 10, 0, 200);
+    REQUIRE(by_offset.packages_size() == 10);
+    CHECK(by_offset.packages(0).id() == 201);
+  }
+}
+
+TEST_CASE("Cursor pages cover every row exactly once while rows are inserted concurrently",
+          "[api]") {
+  api_fixture f;
+  {
+    pqxx::work tx{f.db};
+    tx.exec0("INSERT INTO package (title, material, max_volume)"
+             " SELECT 'p' || g, 'm', g FROM generate_series(1, 400) g");
+    tx.commit();
+  }
+  // No Catch2 assertions off the main thread: the writer counts its failures instead.
+  auto writer = std::async(std::launch::async, [&] {
+    int failed = 0;
+    for (int i = 0; i < 150; ++i) {
+      v1::CreatePackageV1Request req;
+      req.set_title("late" + std::to_string(i));
+      req.set_material("m");
+      req.set_maximumvolume(1);
+      v1::CreatePackageV1Response rep;
+      failed += f.call(&Stub::CreatePackageV1, req, &rep).ok() ? 0 : 1;
+    }
+    return failed;
+  });
+  std::vector<uint64_t> seen;
+  uint64_t cursor = 0;
+  do {
+    auto page = list(f, 37, cursor);
+    for (const auto& p : page.packages())
+      seen.push_back(p.id());
+    cursor = page.nextcursor();
+  } while (cursor != 0);
+  CHECK(writer.get() == 0);
+  for (size_t i = 1; i < seen.size(); ++i)
+    REQUIRE(seen[i - 1] < seen[i]); // ordered, so no row twice
+  std::set<uint64_t> ids{seen.begin(), seen.end()};
+  for (uint64_t id = 1; id <= 400; ++id)
+    REQUIRE(ids.count(id) == 1); // every row that existed before paging started
+}
+
+TEST_CASE("Missing packages answer NOT_FOUND for Describe, Update and Remove and write nothing",
+          "[api][errors]") {
+  api_fixture f;
+  const uint64_t missing[] = {12345, std::numeric_limits<uint64_t>::max()};
+  for (auto id : missing) {
+    v1::DescribePackageV1Request d;
+    d.set_packageid(id);
+    v1::DescribePackageV1Response drep;
+    auto status = f.call(&Stub::DescribePackageV1, d, &drep);
+    CHECK(status.error_code() == grpc::StatusCode::NOT_FOUND);
+    CHECK(status.error_message() == "package " + std::to_string(id) + " not found");
+    v1::UpdatePackageV1Request u;
+    u.set_packageid(id);
+    u.set_title("x");
+    CHECK(update(f, u).error_code() == grpc::StatusCode::NOT_FOUND);
+    v1::RemovePackageV1Request r;
+    r.set_packageid(id);
+    v1::RemovePackageV1Response rrep;
+    CHECK(f.call(&Stub::RemovePackageV1, r, &rrep).error_code() == grpc::StatusCode::NOT_FOUND);
+  }
+  CHECK(f.count("package_event") == 0);
+  int status = 0;
+  auto metrics = http_get(f.server->metrics_port(), "/metrics", status);
+  CHECK(metric_value(metrics, "logistic_package_api_not_found_total") == 6);
+}
+
+TEST_CASE("Invalid requests answer INVALID_ARGUMENT naming every field and write nothing",
+          "[api][errors]") {
+  api_fixture f;
+  v1::CreatePackageV1Request create;
+  create.set_title(std::string(33, 'x'));
+  create.set_material(""); // (invalid UTF-8 never gets here: protobuf rejects it on parse)
+  create.set_maximumvolume(std::nanf(""));
+  v1::CreatePackageV1Response crep;
+  auto status = f.call(&Stub::CreatePackageV1, create, &crep);
+  REQUIRE(status.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK_THAT(status.error_message(), Catch::Contains("Title") && Catch::Contains("Material")
+                                         && Catch::Contains("MaximumVolume"));
+  auto violations = field_violations(status);
+  CHECK(violations.size() == 3);
+
+  v1::UpdatePackageV1Request nothing;
+  nothing.set_packageid(1);
+  CHECK(update(f, nothing).error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+
+  v1::ListPackagesV1Request too_many;
+  too_many.set_limit(1001);
+  v1::ListPackagesV1Response lrep;
+  status = f.call(&Stub::ListPackagesV1, too_many, &lrep);
+  CHECK(status.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK_THAT(status.error_message(), Catch::Contains("Limit"));
+
+  v1::DescribePackageV1Request zero;
+  v1::DescribePackageV1Response drep;
+  CHECK(f.call(&Stub::DescribePackageV1, zero, &drep).error_code()
+        == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK(f.count("package") == 0);
+  CHECK(f.count("package_event") == 0);
+}
+
+TEST_CASE("Every successful change writes exactly one outbox event with its type and payload",
+          "[api][outbox]") {
+  api_fixture f;
+  auto id = f.create("box", "wood", 10, true);
+  v1::UpdatePackageV1Request u;
+  u.set_packageid(id);
+  u.set_title("crate");
+  REQUIRE(update(f, u).ok());
+  v1::RemovePackageV1Request r;
+  r.set_packageid(id);
+  v1::RemovePackageV1Response rrep;
+  REQUIRE(f.call(&Stub::RemovePackageV1, r, &rrep).ok());
+  // Failed requests add nothing.
+  REQUIRE(f.call(&Stub::RemovePackageV1, r, &rrep).error_code() == grpc::StatusCode::NOT_FOUND);
+  REQUIRE(update(f, u).error_code() == grpc::StatusCode::NOT_FOUND);
+
+  REQUIRE(f.count("package_event") == 3);
+  auto events = "SELECT string_agg(event_type || ':' || package_seq || ':' || package_id, ','"
+                " ORDER BY package_event_id) FROM package_event";
+  CHECK(sql_text(f, events) == "Created:1:1,Updated:2:1,Removed:3:1");
+  auto created = "FROM package_event WHERE event_type = 'Created'";
+  CHECK(sql_text(f, std::string{"SELECT payload->>'Title' "} + created) == "box");
+  CHECK(sql_text(f, std::string{"SELECT payload->>'Material' "} + created) == "wood");
+  CHECK(sql_text(f, std::string{"SELECT payload->>'ID' "} + created) == "1");
+  CHECK(sql_text(f, std::string{"SELECT payload->>'MaximumVolume' "} + created) == "10");
+  CHECK(sql_text(f, std::string{"SELECT payload->>'Reusable' "} + created) == "true");
+  CHECK(sql_text(f, std::string{"SELECT payload->>'Created' IS NOT NULL "} + created) == "t");
+  CHECK(sql_text(f, std::string{"SELECT jsonb_typeof(payload->'Updated') "} + created) == "null");
+  auto updated = "FROM package_event WHERE event_type = 'Updated'";
+  CHECK(sql_text(f, std::string{"SELECT payload->>'Title' "} + updated) == "crate");
+  CHECK(sql_text(f, std::string{"SELECT jsonb_typeof(payload->'Updated') "} + updated) == "string");
+  CHECK(sql_text(f, "SELECT payload FROM package_event WHERE event_type = 'Removed'") == "NULL");
+
+  int status = 0;
+  auto metrics = http_get(f.server->metrics_port(), "/metrics", status);
+  CHECK(metric_value(metrics, "logistic_package_api_cud_event_total") == 3);
+}
+
+TEST_CASE("A write blocked past the client's deadline answers DEADLINE_EXCEEDED and commits "
+          "nothing",
+          "[api][errors]") {
+  api_fixture f;
+  pqxx::connection blocker{f.pg.dsn()};
+  pqxx::work lock{blocker};
+  lock.exec0("LOCK TABLE package IN ACCESS EXCLUSIVE MODE");
+  v1::CreatePackageV1Request req;
+  req.set_title("late");
+  req.set_material("m");
+  req.set_maximumvolume(1);
+  v1::CreatePackageV1Response rep;
+  auto started = std::chrono::steady_clock::now();
+  auto status = f.call(&Stub::CreatePackageV1, req, &rep, 400ms);
+  auto took = std::chrono::steady_clock::now() - started;
+  CHECK(status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED);
+  CHECK(took < 2s);
+  lock.abort();
+  // The server cancelled the statement at the deadline: once the lock is gone, a new write
+  // succeeds and the late one never appears.
+  auto id = f.create("next", "m", 1);
+  CHECK(f.count("package", "title = 'late'") == 0);
+  CHECK(f.count("package_event") == 1);
+  CHECK(id >= 1);
+}
+
+TEST_CASE("Status, metrics, health and request ids answer as documented", "[api][ops]") {
+  api_fixture f;
+  int status = 0;
+  CHECK(http_get(f.server->status_port(), "/live", status) == "live\n");
+  CHECK(status == 200);
+  // Ready once the repository's first health check reached PostgreSQL.
+  for (int i = 0; i < 100 && http_get(f.server->status_port(), "/ready", status) != "ready\n"; ++i)
+    std::this_thread::sleep_for(50ms);
+  CHECK(status == 200);
+  auto version = http_get(f.server->status_port(), "/version", status);
+  CHECK(status == 200);
+  CHECK_THAT(version, Catch::Contains("\"name\":\"logistic-package-api\"")
+                          && Catch::Contains("\"version\":"));
+
+  f.create("box", "wood", 1);
+  auto metrics = http_get(f.server->metrics_port(), "/metrics", status);
+  CHECK(status == 200);
+  CHECK_THAT(
+      metrics,
+      Catch::Contains(
+          "logistic_package_api_grpc_requests_total{code=\"OK\",method=\"CreatePackageV1\"} 1")
+          && Catch::Contains("logistic_package_api_grpc_request_duration_seconds_bucket"));
+
+  // grpc.health.v1.Health/Check with an empty request: status SERVING (field 1 = 1).
+  grpc::GenericStub generic{f.channel};
+  grpc::ClientContext ctx;
+  grpc::ByteBuffer request, response;
+  std::promise<grpc::Status> done;
+  grpc::Slice empty{""};
+  request = grpc::ByteBuffer(&empty, 1);
+  generic.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions{}, &request, &response,
+                    [&](grpc::Status s) { done.set_value(s); });
+  REQUIRE(done.get_future().get().ok());
+  std::vector<grpc::Slice> slices;
+  REQUIRE(response.Dump(&slices).ok());
+  std::string bytes;
+  for (auto& s : slices)
+    bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  CHECK(bytes == std::string{"\x08\x01", 2});
+
+  // A caller's x-request-id comes back in the initial metadata.
+  grpc::ClientContext with_id;
+  with_id.AddMetadata("x-request-id", "trace-me-42");
+  v1::DescribePackageV1Request d;
+  d.set_packageid(1);
+  v1::DescribePackageV1Response drep;
+  REQUIRE(f.stub->DescribePackageV1(&with_id, d, &drep).ok());
+  auto echoed = with_id.GetServerInitialMetadata().find("x-request-id");
+  REQUIRE(echoed != with_id.GetServerInitialMetadata().end());
+  CHECK(std::string(echoed->second.data(), echoed->second.size()) == "trace-me-42");
+}

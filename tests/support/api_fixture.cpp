@@ -1,0 +1,86 @@
+#include "tests/support/api_fixture.hpp"
+
+#include "config/logging.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace lpa::test {
+
+settings test_settings(const std::string& dsn) {
+  settings cfg;
+  cfg.grpc.host = cfg.status.host = cfg.metrics.host = "127.0.0.1";
+  cfg.grpc.port = cfg.status.port = cfg.metrics.port = 0;
+  cfg.grpc.shutdown_grace = 2s;
+  cfg.db.dsn = dsn;
+  cfg.log.level = "warn";
+  return cfg;
+}
+
+api_fixture::api_fixture() : pg(shared_postgres()), cfg(test_settings(pg.dsn())), db(pg.dsn()) {
+  log::setup("lpa-test", cfg.log.level);
+  server = std::make_unique<api_server>(cfg, [] { return false; });
+  {
+    pqxx::work tx{db};
+    tx.exec0("TRUNCATE package, package_event RESTART IDENTITY");
+    tx.commit();
+  }
+  channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(server->grpc_port()),
+                                grpc::InsecureChannelCredentials());
+  stub = v1::LogisticPackageApiService::NewStub(channel);
+}
+
+api_fixture::~api_fixture() {
+  server->shutdown();
+}
+
+uint64_t api_fixture::create(const std::string& title, const std::string& material, float volume,
+                             bool reusable) {
+  v1::CreatePackageV1Request req;
+  req.set_title(title);
+  req.set_material(material);
+  req.set_maximumvolume(volume);
+  req.set_reusable(reusable);
+  v1::CreatePackageV1Response rep;
+  auto status = call(&v1::LogisticPackageApiService::Stub::CreatePackageV1, req, &rep);
+  INFO(status.error_message());
+  REQUIRE(status.ok());
+  return rep.id();
+}
+
+long long api_fixture::count(const std::string& table, const std::string& where) {
+  pqxx::read_transaction tx{db};
+  return tx.exec1("SELECT count(*) FROM " + table + " WHERE " + where)[0].as<long long>();
+}
+
+std::string http_get(int port, const std::string& path, int& status) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    ::close(fd);
+    throw std::runtime_error("cannot connect to port " + std::to_string(port));
+  }
+  auto request = "GET " + path + " HTTP/1.0\r\nHost: localhost\r\n\r\n";
+  if (::send(fd, request.data(), request.size(), 0) < 0) {
+    ::close(fd);
+    throw std::runtime_error("cannot send HTTP request");
+  }
+  std::string response;
+  char buf[4096];
+  for (ssize_t n; (n = ::recv(fd, buf, sizeof(buf), 0)) > 0;)
+    response.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  // "HTTP/1.1 200 OK\r\n...\r\n\r\nbody"
+  status = std::stoi(response.substr(response.find(' ') + 1, 3));
+  auto body = response.find("\r\n\r\n");
+  return body == std::string::npos ? "" : response.substr(body + 4);
+}
+
+} // namespace lpa::test

@@ -1,0 +1,62 @@
+#pragma once
+
+#include "config/settings.hpp"
+#include "grpc_gateway/api_server.hpp"
+#include "tests/support/test_postgres.hpp"
+
+#include "logistic_package_api.grpc.pb.h"
+
+#include <grpcpp/grpcpp.h>
+#include <pqxx/pqxx>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+
+namespace lpa::test {
+
+namespace v1 = hablof::logistic_package_api::v1;
+using namespace std::chrono_literals;
+
+// Settings for a server on free loopback ports against `dsn`.
+settings test_settings(const std::string& dsn);
+
+// An API server on the process's throwaway PostgreSQL, with empty tables, a gRPC stub and a
+// direct database connection for assertions.
+struct api_fixture {
+  api_fixture();
+  ~api_fixture();
+
+  // Calls stub method `m` with a deadline and optional metadata.
+  template <class Req, class Rep>
+  grpc::Status call(grpc::Status (v1::LogisticPackageApiService::Stub::*m)(grpc::ClientContext*,
+                                                                           const Req&, Rep*),
+                    const Req& req, Rep* rep, std::chrono::milliseconds deadline = 5s,
+                    const std::map<std::string, std::string>& metadata = {}) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + deadline);
+    for (const auto& [key, value] : metadata)
+      ctx.AddMetadata(key, value);
+    return (stub.get()->*m)(&ctx, req, rep);
+  }
+
+  // Creates a package and returns its id (fails the test on a non-OK status).
+  uint64_t create(const std::string& title, const std::string& material, float volume,
+                  bool reusable = false);
+
+  // SELECT count(*) ... with the given WHERE clause.
+  long long count(const std::string& table, const std::string& where = "true");
+
+  test_postgres& pg;
+  settings cfg;
+  std::unique_ptr<api_server> server;
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<v1::LogisticPackageApiService::Stub> stub;
+  pqxx::connection db;
+};
+
+// GET http://127.0.0.1:port/path; returns the body and sets status to the HTTP status code.
+std::string http_get(int port, const std::string& path, int& status);
+
+} // namespace lpa::test

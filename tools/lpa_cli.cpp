@@ -1,0 +1,538 @@
+// lpa-cli: a command-line client for LogisticPackageApiService, for trying the service by hand.
+//
+// Exit codes: 0 on success, 1 when the call returns a non-OK gRPC status, 2 on a usage error.
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <ctime>
+#include <deque>
+#include <iostream>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+
+#include "google/rpc/error_details.pb.h"
+#include "logistic_package_api.grpc.pb.h"
+
+namespace {
+
+namespace v1 = hablof::logistic_package_api::v1;
+
+constexpr const char* usage_text =
+    R"(lpa-cli [--addr HOST:PORT] [--timeout MS] [--debug] COMMAND ...
+  create --title T --material M --volume CM3 [--reusable]
+  describe ID
+  list [--limit N] [--cursor ID] [--offset N]
+  update ID [--title T] [--material M] [--volume CM3] [--reusable true|false]
+  remove ID
+)";
+
+constexpr const char* default_addr = "127.0.0.1:8082";
+constexpr uint32_t default_timeout_ms = 5000;
+
+// A bad command line; main prints it as one line and exits with 2.
+struct usage_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+std::string quote(std::string_view text) {
+  return "'" + std::string(text) + "'";
+}
+
+bool is_flag(std::string_view token) {
+  return token.size() > 1 && token[0] == '-' && token[1] == '-';
+}
+
+// The command-line arguments not consumed yet, program name excluded.
+class arg_list {
+public:
+  arg_list(int argc, char** argv) : items_(argv + 1, argv + argc) {}
+
+  bool empty() const { return items_.empty(); }
+  std::string_view peek() const { return items_.front(); }
+
+  std::string_view take() {
+    std::string_view item = items_.front();
+    items_.pop_front();
+    return item;
+  }
+
+  // The value following `flag`; a missing value or another flag in its place is an error.
+  std::string_view take_value(std::string_view flag) {
+    if (empty() || is_flag(peek())) {
+      throw usage_error("missing value for " + std::string(flag));
+    }
+    return take();
+  }
+
+  bool contains(std::string_view item) const {
+    for (std::string_view candidate : items_) {
+      if (candidate == item) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+private:
+  std::deque<std::string_view> items_;
+};
+
+usage_error unexpected(std::string_view command, std::string_view token) {
+  const char* kind = is_flag(token) ? ": unknown flag " : ": unexpected argument ";
+  return usage_error(std::string(command) + kind + quote(token));
+}
+
+void expect_end(const arg_list& args, std::string_view command) {
+  if (!args.empty()) {
+    throw unexpected(command, args.peek());
+  }
+}
+
+// Parses all of `text` as a T: no sign for unsigned types, no whitespace, no trailing garbage.
+template <class T>
+T parse_number(std::string_view what, std::string_view text, std::string_view expected) {
+  T value{};
+  const char* last = text.data() + text.size();
+  auto [end, ec] = std::from_chars(text.data(), last, value);
+  if (ec == std::errc::result_out_of_range) {
+    throw usage_error(std::string(what) + " " + quote(text) + " is out of range");
+  }
+  if (ec != std::errc{} || end != last) {
+    throw usage_error("invalid " + std::string(what) + " " + quote(text) + ": expected "
+                      + std::string(expected));
+  }
+  return value;
+}
+
+uint64_t parse_count(std::string_view flag, std::string_view text) {
+  return parse_number<uint64_t>(flag, text, "a non-negative integer");
+}
+
+float parse_volume(std::string_view text) {
+  return parse_number<float>("--volume", text, "a number of cm³");
+}
+
+uint64_t take_id(arg_list& args, std::string_view command) {
+  if (args.empty() || is_flag(args.peek())) {
+    throw usage_error(std::string(command) + ": missing package ID");
+  }
+  return parse_number<uint64_t>("package ID", args.take(), "a non-negative integer");
+}
+
+bool parse_bool(std::string_view flag, std::string_view text) {
+  if (text == "true") {
+    return true;
+  }
+  if (text == "false") {
+    return false;
+  }
+  throw usage_error("invalid " + std::string(flag) + " " + quote(text)
+                    + ": expected true or false");
+}
+
+// ---- output formatting ----
+
+// Width on a terminal, counting one column per UTF-8 code point (e.g. "cm³" is 3 wide).
+size_t display_width(std::string_view text) {
+  size_t width = 0;
+  for (unsigned char c : text) {
+    if ((c & 0xC0) != 0x80) {
+      ++width;
+    }
+  }
+  return width;
+}
+
+std::string pad(std::string_view text, size_t width) {
+  size_t used = display_width(text);
+  return std::string(text) + std::string(width > used ? width - used : 0, ' ');
+}
+
+std::string format_volume(float volume) {
+  char buf[64];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, volume);
+  return ec == std::errc{} ? std::string(buf, end) : "?";
+}
+
+std::string format_bool(bool value) {
+  return value ? "yes" : "no";
+}
+
+// RFC 3339 in UTC at second precision, e.g. "2024-05-01T12:30:00Z".
+std::string format_time(const google::protobuf::Timestamp& ts) {
+  std::time_t seconds = static_cast<std::time_t>(ts.seconds());
+  std::tm utc{};
+  char buf[64];
+  if (gmtime_r(&seconds, &utc) == nullptr
+      || std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &utc) == 0) {
+    return "invalid time (" + std::to_string(ts.seconds()) + " s)";
+  }
+  return buf;
+}
+
+std::string format_updated(const v1::Package& package) {
+  if (!package.has_updated() || !package.updated().has_time()) {
+    return "never";
+  }
+  return format_time(package.updated().time());
+}
+
+// Prints "Label:  value" lines with the values aligned.
+void print_fields(const std::vector<std::pair<std::string, std::string>>& fields) {
+  size_t width = 0;
+  for (const auto& [label, value] : fields) {
+    width = std::max(width, display_width(label) + 1);
+  }
+  for (const auto& [label, value] : fields) {
+    std::cout << pad(label + ":", width + 1) << value << '\n';
+  }
+}
+
+// Prints rows as left-aligned columns two spaces apart; the first row is the header.
+void print_table(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> widths(rows.front().size(), 0);
+  for (const auto& row : rows) {
+    for (size_t i = 0; i < row.size(); ++i) {
+      widths[i] = std::max(widths[i], display_width(row[i]));
+    }
+  }
+  for (const auto& row : rows) {
+    for (size_t i = 0; i + 1 < row.size(); ++i) {
+      std::cout << pad(row[i], widths[i] + 2);
+    }
+    std::cout << row.back() << '\n';
+  }
+}
+
+std::string status_code_name(grpc::StatusCode code) {
+  switch (code) {
+  case grpc::StatusCode::OK:
+    return "OK";
+  case grpc::StatusCode::CANCELLED:
+    return "CANCELLED";
+  case grpc::StatusCode::UNKNOWN:
+    return "UNKNOWN";
+  case grpc::StatusCode::INVALID_ARGUMENT:
+    return "INVALID_ARGUMENT";
+  case grpc::StatusCode::DEADLINE_EXCEEDED:
+    return "DEADLINE_EXCEEDED";
+  case grpc::StatusCode::NOT_FOUND:
+    return "NOT_FOUND";
+  case grpc::StatusCode::ALREADY_EXISTS:
+    return "ALREADY_EXISTS";
+  case grpc::StatusCode::PERMISSION_DENIED:
+    return "PERMISSION_DENIED";
+  case grpc::StatusCode::RESOURCE_EXHAUSTED:
+    return "RESOURCE_EXHAUSTED";
+  case grpc::StatusCode::FAILED_PRECONDITION:
+    return "FAILED_PRECONDITION";
+  case grpc::StatusCode::ABORTED:
+    return "ABORTED";
+  case grpc::StatusCode::OUT_OF_RANGE:
+    return "OUT_OF_RANGE";
+  case grpc::StatusCode::UNIMPLEMENTED:
+    return "UNIMPLEMENTED";
+  case grpc::StatusCode::INTERNAL:
+    return "INTERNAL";
+  case grpc::StatusCode::UNAVAILABLE:
+    return "UNAVAILABLE";
+  case grpc::StatusCode::DATA_LOSS:
+    return "DATA_LOSS";
+  case grpc::StatusCode::UNAUTHENTICATED:
+    return "UNAUTHENTICATED";
+  default:
+    return "CODE_" + std::to_string(static_cast<int>(code));
+  }
+}
+
+// "error: CODE: message", then one line per google.rpc.BadRequest field violation carried in
+// the binary error details.
+void print_error(const grpc::Status& status) {
+  std::cerr << "error: " << status_code_name(status.error_code());
+  if (!status.error_message().empty()) {
+    std::cerr << ": " << status.error_message();
+  }
+  std::cerr << '\n';
+
+  google::rpc::Status details;
+  if (status.error_details().empty() || !details.ParseFromString(status.error_details())) {
+    return;
+  }
+  for (const google::protobuf::Any& detail : details.details()) {
+    google::rpc::BadRequest bad_request;
+    if (!detail.UnpackTo(&bad_request)) {
+      continue;
+    }
+    for (const auto& violation : bad_request.field_violations()) {
+      std::cerr << "  " << violation.field() << ": " << violation.description() << '\n';
+    }
+  }
+}
+
+// ---- connection ----
+
+struct options {
+  std::string addr = default_addr;
+  std::chrono::milliseconds timeout{default_timeout_ms};
+  bool debug = false;
+};
+
+struct client {
+  options opts;
+  std::unique_ptr<v1::LogisticPackageApiService::Stub> stub;
+};
+
+// Consumes the global options that precede the command.
+options parse_global_options(arg_list& args) {
+  options opts;
+  if (const char* env_addr = std::getenv("LPA_CLI_ADDR"); env_addr != nullptr && *env_addr != 0) {
+    opts.addr = env_addr;
+  }
+  while (!args.empty() && is_flag(args.peek())) {
+    std::string_view flag = args.take();
+    if (flag == "--addr") {
+      opts.addr = args.take_value(flag);
+    } else if (flag == "--timeout") {
+      uint32_t ms = parse_number<uint32_t>(flag, args.take_value(flag), "a positive integer");
+      if (ms == 0) {
+        throw usage_error("--timeout must be greater than 0");
+      }
+      opts.timeout = std::chrono::milliseconds(ms);
+    } else if (flag == "--debug") {
+      opts.debug = true;
+    } else {
+      throw usage_error("unknown option " + quote(flag));
+    }
+  }
+  return opts;
+}
+
+client connect(options opts) {
+  auto channel = grpc::CreateChannel(opts.addr, grpc::InsecureChannelCredentials());
+  return {std::move(opts), v1::LogisticPackageApiService::NewStub(channel)};
+}
+
+template <class Request, class Response>
+using rpc_method = grpc::Status (v1::LogisticPackageApiService::Stub::*)(grpc::ClientContext*,
+                                                                         const Request&, Response*);
+
+// One unary call with the configured deadline and, with --debug, the log_level metadata.
+template <class Request, class Response>
+grpc::Status call(const client& c, rpc_method<Request, Response> method, const Request& request,
+                  Response& response) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + c.opts.timeout);
+  if (c.opts.debug) {
+    context.AddMetadata("log_level", "debug");
+  }
+  return ((*c.stub).*method)(&context, request, &response);
+}
+
+// ---- commands ----
+
+void require(bool given, std::string_view flag) {
+  if (!given) {
+    throw usage_error("create: missing required " + std::string(flag));
+  }
+}
+
+// The wire format reads "" as "unchanged", so an explicit empty value would be silently ignored.
+std::string take_change(arg_list& args, std::string_view flag) {
+  std::string_view value = args.take_value(flag);
+  if (value.empty()) {
+    throw usage_error("update: " + std::string(flag) + " must not be empty");
+  }
+  return std::string(value);
+}
+
+grpc::Status run_create(const client& c, arg_list& args) {
+  v1::CreatePackageV1Request request;
+  bool has_title = false, has_material = false, has_volume = false;
+  while (!args.empty()) {
+    std::string_view token = args.take();
+    if (token == "--title") {
+      request.set_title(std::string(args.take_value(token)));
+      has_title = true;
+    } else if (token == "--material") {
+      request.set_material(std::string(args.take_value(token)));
+      has_material = true;
+    } else if (token == "--volume") {
+      request.set_maximumvolume(parse_volume(args.take_value(token)));
+      has_volume = true;
+    } else if (token == "--reusable") {
+      request.set_reusable(true);
+    } else {
+      throw unexpected("create", token);
+    }
+  }
+  require(has_title, "--title");
+  require(has_material, "--material");
+  require(has_volume, "--volume");
+
+  v1::CreatePackageV1Response response;
+  grpc::Status status
+      = call(c, &v1::LogisticPackageApiService::Stub::CreatePackageV1, request, response);
+  if (status.ok()) {
+    std::cout << "created package " << response.id() << '\n';
+  }
+  return status;
+}
+
+grpc::Status run_describe(const client& c, arg_list& args) {
+  v1::DescribePackageV1Request request;
+  request.set_packageid(take_id(args, "describe"));
+  expect_end(args, "describe");
+
+  v1::DescribePackageV1Response response;
+  grpc::Status status
+      = call(c, &v1::LogisticPackageApiService::Stub::DescribePackageV1, request, response);
+  if (status.ok()) {
+    const v1::Package& p = response.value();
+    print_fields({
+        {"ID", std::to_string(p.id())},
+        {"Title", p.title()},
+        {"Material", p.material()},
+        {"MaximumVolume (cm³)", format_volume(p.maximumvolume())},
+        {"Reusable", format_bool(p.reusable())},
+        {"Created", format_time(p.created())},
+        {"Updated", format_updated(p)},
+    });
+  }
+  return status;
+}
+
+grpc::Status run_list(const client& c, arg_list& args) {
+  v1::ListPackagesV1Request request;
+  while (!args.empty()) {
+    std::string_view token = args.take();
+    if (token == "--limit") {
+      request.set_limit(parse_count(token, args.take_value(token)));
+    } else if (token == "--cursor") {
+      request.set_cursor(parse_count(token, args.take_value(token)));
+    } else if (token == "--offset") {
+      request.set_offset(parse_count(token, args.take_value(token)));
+    } else {
+      throw unexpected("list", token);
+    }
+  }
+
+  v1::ListPackagesV1Response response;
+  grpc::Status status
+      = call(c, &v1::LogisticPackageApiService::Stub::ListPackagesV1, request, response);
+  if (status.ok()) {
+    std::vector<std::vector<std::string>> rows{
+        {"ID", "TITLE", "MATERIAL", "VOLUME", "REUSABLE", "CREATED"}};
+    for (const v1::Package& p : response.packages()) {
+      rows.push_back({std::to_string(p.id()), p.title(), p.material(),
+                      format_volume(p.maximumvolume()), format_bool(p.reusable()),
+                      format_time(p.created())});
+    }
+    print_table(rows);
+    if (response.nextcursor() != 0) {
+      std::cout << "next cursor: " << response.nextcursor() << '\n';
+    }
+  }
+  return status;
+}
+
+grpc::Status run_update(const client& c, arg_list& args) {
+  v1::UpdatePackageV1Request request;
+  request.set_packageid(take_id(args, "update"));
+  while (!args.empty()) {
+    std::string_view token = args.take();
+    if (token == "--title") {
+      request.set_title(take_change(args, token));
+    } else if (token == "--material") {
+      request.set_material(take_change(args, token));
+    } else if (token == "--volume") {
+      float volume = parse_volume(args.take_value(token));
+      if (volume == 0.0f) { // 0 means "unchanged" on the wire
+        throw usage_error("update: --volume must not be 0");
+      }
+      request.set_maximumvolume(volume);
+    } else if (token == "--reusable") {
+      request.mutable_reusable()->set_reusable(parse_bool(token, args.take_value(token)));
+    } else {
+      throw unexpected("update", token);
+    }
+  }
+
+  v1::UpdatePackageV1Response response;
+  grpc::Status status
+      = call(c, &v1::LogisticPackageApiService::Stub::UpdatePackageV1, request, response);
+  if (status.ok()) {
+    std::cout << "updated package " << request.packageid() << '\n';
+  }
+  return status;
+}
+
+grpc::Status run_remove(const client& c, arg_list& args) {
+  v1::RemovePackageV1Request request;
+  request.set_packageid(take_id(args, "remove"));
+  expect_end(args, "remove");
+
+  v1::RemovePackageV1Response response;
+  grpc::Status status
+      = call(c, &v1::LogisticPackageApiService::Stub::RemovePackageV1, request, response);
+  if (status.ok()) {
+    std::cout << "removed package " << request.packageid() << '\n';
+  }
+  return status;
+}
+
+using command_fn = grpc::Status (*)(const client&, arg_list&);
+
+command_fn take_command(arg_list& args) {
+  static const std::pair<std::string_view, command_fn> commands[] = {
+      {"create", run_create}, {"describe", run_describe}, {"list", run_list},
+      {"update", run_update}, {"remove", run_remove},
+  };
+  if (args.empty()) {
+    throw usage_error("missing command");
+  }
+  std::string_view name = args.take();
+  for (const auto& [command_name, run] : commands) {
+    if (name == command_name) {
+      return run;
+    }
+  }
+  throw usage_error("unknown command " + quote(name));
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  arg_list args(argc, argv);
+  if (args.empty()) {
+    std::cerr << usage_text;
+    return 2;
+  }
+  // "--help" is never a valid flag value (values may not start with "--"), so it works anywhere.
+  if (args.contains("--help")) {
+    std::cout << usage_text;
+    return 0;
+  }
+  try {
+    options opts = parse_global_options(args);
+    command_fn run = take_command(args);
+    grpc::Status status = run(connect(std::move(opts)), args);
+    if (!status.ok()) {
+      print_error(status);
+      return 1;
+    }
+    return 0;
+  } catch (const usage_error& e) {
+    std::cerr << "lpa-cli: " << e.what() << " (see lpa-cli --help)\n";
+    return 2;
+  }
+}
