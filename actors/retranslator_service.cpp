@@ -53,20 +53,20 @@ retranslator_service::retranslator_service(const settings& cfg,
 }
 
 retranslator_service::~retranslator_service() {
-  if (!ended_)
+  if (!ended_) {
     drain();
+    wait();
+  }
   watcher_.reset();
   system_.reset();
 }
 
 void retranslator_service::drain() {
-  if (!ended_) {
-    caf::scoped_actor self{*system_};
-    auto timeout = cfg_.retranslator.shutdown_deadline + std::chrono::seconds{15};
-    self->request(supervisor_, timeout, drain_atom_v)
-        .receive([](bool) {}, [](caf::error& err) { spdlog::warn("drain: {}", to_string(err)); });
-  }
-  wait();
+  // Its own scoped actor: wait() may be receiving on the watcher in another thread.
+  caf::scoped_actor self{*system_};
+  auto timeout = cfg_.retranslator.shutdown_deadline + std::chrono::seconds{15};
+  self->request(supervisor_, timeout, drain_atom_v)
+      .receive([](bool) {}, [](caf::error& err) { spdlog::debug("drain: {}", to_string(err)); });
 }
 
 bool retranslator_service::wait() {

@@ -27,11 +27,12 @@ public:
   retranslator_service& operator=(const retranslator_service&) = delete;
 
   // Clean stop (SIGTERM): stop claiming, wait for in-flight events up to the shutdown deadline,
-  // release the rest, stop the pipeline. Returns once the pipeline is gone.
+  // release the rest, stop the pipeline. Returns once the supervisor answered; may run on
+  // another thread than wait().
   void drain();
 
   // Blocks until the pipeline ends; true when it ended by drain(), false when the supervisor
-  // gave up (too many restarts).
+  // gave up (too many restarts). Call it from one thread only.
   bool wait();
 
   int metrics_port() const;

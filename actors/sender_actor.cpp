@@ -218,6 +218,7 @@ sender_actor::behavior_type sender(sender_ptr self, sender_settings settings, me
       {"enable.idempotence", "true"}, // keeps per-partition order across librdkafka's retries
       {"acks", "all"},
       {"linger.ms", "5"},
+      {"reconnect.backoff.max.ms", "1000"}, // back within a second of the broker's return
       {"message.timeout.ms", std::to_string(settings.delivery_timeout.count())},
       {"queue.buffering.max.messages", std::to_string(settings.queue_limit)},
       {"log_level", "3"},

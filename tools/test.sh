@@ -12,4 +12,5 @@ cmake --build "$build" -j"$(nproc)"
 # Leaks are reported by LeakSanitizer at exit; halt on the first UB report.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp}
 ctest --test-dir "$build" --output-on-failure -j"$(nproc)" "$@"

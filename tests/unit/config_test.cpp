@@ -164,10 +164,11 @@ status: {host: 127.0.0.3, port: 2}
 metrics: {host: 127.0.0.4, port: 3}
 db: {dsn: host=x, readers: 3, statement_timeout: 3s, connect_timeout: 4s}
 repo: {restart_backoff_min: 5ms, restart_backoff_max: 6ms}
-kafka: {brokers: b:1, topic: t, partitions: 7}
+kafka: {brokers: b:1, topic: t, partitions: 7, delivery_timeout: 18s}
 retranslator: {metrics_host: 127.0.0.5, metrics_port: 4, consumers: 5, batch_size: 6,
                producers: 7, window: 8, lease: 9s, poll_interval: 10s, send_backoff_min: 11ms,
                send_backoff_max: 12ms, cleaner_batch: 13, cleaner_interval: 14ms,
+               restart_backoff_min: 19ms, restart_backoff_max: 20ms,
                restart_max: 15, restart_window: 16m, shutdown_deadline: 17s}
 )",
                                        no_env());
@@ -329,7 +330,7 @@ TEST_CASE("render_settings lists every key and masks the database password") {
   CHECK_THAT(text, Contains("grpc.shutdown_grace = 2m\n"));
   CHECK_THAT(text, Contains("db.statement_timeout = 5s\n"));
   CHECK_THAT(text, Contains("log.allow_debug_per_request = true\n"));
-  CHECK(rendered(s).size() == 36);
+  CHECK(rendered(s).size() == 39);
 
   const std::vector<std::pair<std::string, std::string>> dsns = {
       {"password=s3cret", "password=***"},

@@ -1,0 +1,136 @@
+// The retranslator end to end: gRPC writes through the API server, events read back from the
+// topic with a real Kafka consumer, decoded.
+#include "tests/support/api_fixture.hpp"
+#include "tests/support/pipeline_fixture.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <map>
+
+using namespace lpa::test;
+using Stub = v1::LogisticPackageApiService::Stub;
+
+namespace {
+
+std::vector<consumed_event> read_events(pipeline_fixture& p, size_t n,
+                                        std::chrono::seconds limit = 30s) {
+  return p.reader->read_until([n](const auto& all) { return all.size() >= n; }, limit);
+}
+
+} // namespace
+
+TEST_CASE("Create, Update and Remove through gRPC reach the topic decoded, keyed and in order",
+          "[retranslator][e2e]") {
+  pipeline_fixture p;
+  api_fixture api;
+  auto relay = p.start_retranslator();
+
+  auto box = api.create("box", "wood", 10, true);
+  auto bag = api.create("bag", "cloth", 2);
+  v1::UpdatePackageV1Request u;
+  u.set_packageid(box);
+  u.set_title("crate");
+  v1::UpdatePackageV1Response urep;
+  REQUIRE(api.call(&Stub::UpdatePackageV1, u, &urep).ok());
+  v1::RemovePackageV1Request r;
+  r.set_packageid(box);
+  v1::RemovePackageV1Response rrep;
+  REQUIRE(api.call(&Stub::RemovePackageV1, r, &rrep).ok());
+
+  auto events = read_events(p, 4);
+  REQUIRE(events.size() == 4);
+  CHECK(p.reader->errors().empty());
+  std::map<uint64_t, std::vector<consumed_event>> by_package;
+  for (const auto& e : events)
+    by_package[e.package_id].push_back(e);
+  REQUIRE(by_package[box].size() == 3);
+  const auto& b = by_package[box];
+  CHECK(b[0].type == "Created");
+  CHECK(b[1].type == "Updated");
+  CHECK(b[2].type == "Removed");
+  for (size_t i = 0; i < b.size(); ++i) {
+    CHECK(b[i].package_seq == i + 1);
+    CHECK(b[i].key == std::to_string(box));
+  }
+  CHECK(b[0].event_id < b[1].event_id);
+  CHECK(b[1].event_id < b[2].event_id);
+  CHECK_THAT(b[0].payload, Catch::Contains("\"Title\": \"box\""));
+  CHECK_THAT(b[1].payload, Catch::Contains("\"Title\": \"crate\""));
+  CHECK(b[2].payload.empty());
+  REQUIRE(by_package[bag].size() == 1);
+  CHECK(by_package[bag][0].type == "Created");
+  CHECK(by_package[bag][0].created_unix_us > 0);
+  // Delivered events leave the outbox.
+  CHECK(p.await_empty_outbox(30s));
+}
+
+TEST_CASE("NOTIFY wakes the retranslator long before its poll interval", "[retranslator][e2e]") {
+  pipeline_fixture p;
+  p.cfg.retranslator.poll_interval = 60000ms; // the fallback would take a minute
+  api_fixture api;
+  auto relay = p.start_retranslator();
+  // Let the first (start-up) poll pass so only NOTIFY can deliver the next event.
+  auto first = api.create("first", "m", 1);
+  REQUIRE(read_events(p, 1, 30s).size() == 1);
+  auto started = std::chrono::steady_clock::now();
+  auto second = api.create("second", "m", 1);
+  auto events = read_events(p, 2, 20s);
+  REQUIRE(events.size() == 2);
+  CHECK(events[1].package_id == second);
+  CHECK(std::chrono::steady_clock::now() - started < 20s);
+  CHECK(first != second);
+}
+
+TEST_CASE("A traced request's traceparent travels to the Kafka headers", "[retranslator][e2e]") {
+  pipeline_fixture p;
+  api_fixture api;
+  auto relay = p.start_retranslator();
+  const std::string traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+  v1::CreatePackageV1Request req;
+  req.set_title("traced");
+  req.set_material("m");
+  req.set_maximumvolume(1);
+  v1::CreatePackageV1Response rep;
+  REQUIRE(api.call(&Stub::CreatePackageV1, req, &rep, 5s, {{"traceparent", traceparent}}).ok());
+  auto events = read_events(p, 1);
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].traceparent == traceparent);
+}
+
+TEST_CASE("SIGTERM-style drain delivers what is in flight, releases nothing twice, stops",
+          "[retranslator]") {
+  pipeline_fixture p;
+  auto committed = p.commit_rounds(500, 4);
+  auto relay = p.start_retranslator();
+  auto report = p.check(committed);
+  INFO(report.summary());
+  CHECK(report.ok());
+  relay->drain();
+  CHECK(relay->wait());        // ended normally
+  CHECK(p.leased_rows() == 0); // nothing left leased to a stopped process
+}
+
+TEST_CASE("Metrics expose the pipeline and every actor by name", "[retranslator][ops]") {
+  pipeline_fixture p;
+  auto committed = p.commit_rounds(100, 2);
+  auto relay = p.start_retranslator();
+  REQUIRE(p.check(committed).ok());
+  REQUIRE(p.await_empty_outbox(30s));
+  int status = 0;
+  auto metrics = http_get(relay->metrics_port(), "/metrics", status);
+  CHECK(status == 200);
+  CHECK_THAT(metrics, Catch::Contains("logistic_package_api_retranslator_events_processing")
+                          && Catch::Contains("logistic_package_api_retranslator_events_sent_total")
+                          && Catch::Contains("logistic_package_api_retranslator_batch_size_bucket")
+                          && Catch::Contains("commit_to_ack_seconds_bucket")
+                          && Catch::Contains("oldest_event_age_seconds"));
+  for (auto actor : {"consumer-1", "consumer-2", "producer-1", "sender", "cleaner", "listener"}) {
+    INFO(actor);
+    CHECK_THAT(
+        metrics,
+        Catch::Contains(std::string{"logistic_package_api_actor_messages_processed_total{actor=\""}
+                        + actor));
+  }
+  CHECK_THAT(metrics, Catch::Contains("logistic_package_api_actor_mailbox_depth")
+                          && Catch::Contains("logistic_package_api_actor_restarts_total"));
+}
