@@ -19,6 +19,8 @@ listener_actor::behavior_type listener(listener_ptr self, db::store_settings sto
                                        actor_probe_ptr probe) {
   self->state.db = std::make_unique<db::outbox_session>(
       store, [](db::outbox_store& s) { s.listen(db::outbox_channel); });
+  // First age sample one interval after start: the first statement on the connection is LISTEN.
+  self->state.next_age_sample = std::chrono::steady_clock::now() + poll_interval;
   self->send(self, listen_atom_v);
   return {
       [=](listen_atom) {

@@ -323,6 +323,16 @@ TEST_CASE("A write blocked past the client's deadline answers DEADLINE_EXCEEDED 
   auto took = std::chrono::steady_clock::now() - started;
   CHECK(status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED);
   CHECK(took < 2s);
+  // The server's statement timeout fires a little after the client gave up: wait until
+  // PostgreSQL cancelled the blocked INSERT before releasing the lock.
+  pqxx::connection observer{f.pg.dsn()};
+  for (int i = 0; i < 100; ++i) {
+    pqxx::nontransaction q{observer};
+    if (q.exec1("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")[0].as<int>()
+        == 0)
+      break;
+    std::this_thread::sleep_for(50ms);
+  }
   lock.abort();
   // The server cancelled the statement at the deadline: once the lock is gone, a new write
   // succeeds and the late one never appears.

@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include <map>
+#include <thread>
 
 using namespace lpa::test;
 using Stub = v1::LogisticPackageApiService::Stub;
@@ -69,9 +70,18 @@ TEST_CASE("NOTIFY wakes the retranslator long before its poll interval", "[retra
   p.cfg.retranslator.poll_interval = 60000ms; // the fallback would take a minute
   api_fixture api;
   auto relay = p.start_retranslator();
-  // Let the first (start-up) poll pass so only NOTIFY can deliver the next event.
+  // The start-up poll delivers the first event; then only NOTIFY can deliver the next one.
   auto first = api.create("first", "m", 1);
   REQUIRE(read_events(p, 1, 30s).size() == 1);
+  // Wait until the listener's LISTEN is in place (its last statement, for a minute here).
+  pqxx::connection observer{p.pg.dsn()};
+  for (int i = 0; i < 300; ++i) {
+    pqxx::nontransaction q{observer};
+    if (q.exec1("SELECT count(*) FROM pg_stat_activity WHERE query ILIKE 'LISTEN%'")[0].as<int>()
+        > 0)
+      break;
+    std::this_thread::sleep_for(100ms);
+  }
   auto started = std::chrono::steady_clock::now();
   auto second = api.create("second", "m", 1);
   auto events = read_events(p, 2, 20s);
