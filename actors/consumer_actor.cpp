@@ -10,6 +10,7 @@ using consumer_ptr = consumer_actor::stateful_pointer<consumer_state>;
 
 struct consumer_env {
   consumer_settings settings;
+  consumer_outbox outbox;
   metrics_ptr metrics;
 };
 
@@ -63,14 +64,15 @@ void request_clean(consumer_ptr self, const consumer_env& env, uint64_t batch) {
                 return;
               }
               auto delay = exponential_backoff(env.settings.backoff_min, env.settings.backoff_max,
-                                               attempt);
+                                               attempt - 1);
               self->delayed_send(self, delay, retry_atom_v, batch);
             });
 }
 
-// Kafka decided: hand the outcome to the cleaner.
-void on_delivery(consumer_ptr self, const consumer_env& env, uint64_t batch,
-                 delivery_result result) {
+// The batch's fate is known: it leaves the sender's side and waits for the cleaner, at once or
+// after `delay` (its leases stay renewed meanwhile, its credit stays spent).
+void to_cleaner(consumer_ptr self, const consumer_env& env, uint64_t batch, delivery_result result,
+                milliseconds delay) {
   auto& st = self->state;
   auto i = st.sending.find(batch);
   if (i == st.sending.end())
@@ -78,7 +80,32 @@ void on_delivery(consumer_ptr self, const consumer_env& env, uint64_t batch,
   st.sending.erase(i);
   st.cleaning[batch] = db::outbox_outcome{env.settings.owner, std::move(result.delivered),
                                           std::move(result.failed)};
-  request_clean(self, env, batch);
+  if (delay.count() > 0)
+    self->delayed_send(self, delay, retry_atom_v, batch);
+  else
+    request_clean(self, env, batch);
+}
+
+// Kafka decided. Events it refused for good are released only after a backoff that grows while
+// refusals go on: retrying them at once would spin, and releasing keeps them in order ahead of
+// their package's later events.
+void on_delivery(consumer_ptr self, const consumer_env& env, uint64_t batch,
+                 delivery_result result) {
+  auto& st = self->state;
+  if (st.sending.count(batch) == 0)
+    return;
+  if (result.failed.empty()) {
+    st.refusals = 0;
+    to_cleaner(self, env, batch, std::move(result), milliseconds{0});
+    return;
+  }
+  auto delay
+      = exponential_backoff(env.settings.backoff_min, env.settings.backoff_max, st.refusals++);
+  spdlog::warn("{}: Kafka refused {} event(s) of batch {} (first id {}); releasing them in {} "
+               "ms for another try",
+               env.settings.name, result.failed.size(), batch, result.failed.front(),
+               delay.count());
+  to_cleaner(self, env, batch, std::move(result), delay);
 }
 
 void send_to_producer(consumer_ptr self, const consumer_env& env, event_batch batch) {
@@ -94,7 +121,7 @@ void send_to_producer(consumer_ptr self, const consumer_env& env, event_batch ba
             [=](caf::error& err) {
               spdlog::warn("{}: batch {} not sent ({}), releasing it", env.settings.name, id,
                            self->system().render(err));
-              on_delivery(self, env, id, delivery_result{{}, ids});
+              to_cleaner(self, env, id, delivery_result{{}, ids}, milliseconds{0});
             });
 }
 
@@ -107,8 +134,7 @@ void claim(consumer_ptr self, const consumer_env& env) {
   auto limit = std::min(s.batch, s.credit - st.in_flight);
   std::vector<db::outbox_event> events;
   try {
-    events
-        = st.db->run([&](db::outbox_store& store) { return store.claim(s.owner, limit, s.lease); });
+    events = env.outbox.claim(s.owner, limit, s.lease);
     if (st.claim_failures > 0)
       spdlog::info("{}: claiming again", s.name);
     st.claim_failures = 0;
@@ -143,13 +169,12 @@ std::vector<uint64_t> held_ids(const consumer_state& st) {
 } // namespace
 
 consumer_actor::behavior_type consumer(consumer_ptr self, consumer_settings settings,
-                                       db::store_settings store,
+                                       consumer_outbox outbox,
                                        std::shared_ptr<std::atomic<int64_t>> in_flight,
                                        metrics_ptr metrics, actor_probe_ptr probe) {
   auto& st = self->state;
-  st.db = std::make_unique<db::outbox_session>(store);
   st.in_flight_shared = std::move(in_flight);
-  consumer_env env{settings, metrics};
+  consumer_env env{settings, std::move(outbox), metrics};
   self->send(self, poll_atom_v);
   self->delayed_send(self, settings.lease / 3, renew_atom_v);
   return {
@@ -166,9 +191,7 @@ consumer_actor::behavior_type consumer(consumer_ptr self, consumer_settings sett
         auto scope = probe->enter(self);
         auto ids = held_ids(self->state);
         try {
-          self->state.db->run([&](db::outbox_store& s) {
-            return s.renew(env.settings.owner, ids, env.settings.lease);
-          });
+          env.outbox.renew(env.settings.owner, ids, env.settings.lease);
         } catch (const std::exception& e) {
           spdlog::warn("{}: cannot renew {} lease(s): {}", env.settings.name, ids.size(), e.what());
         }
@@ -198,7 +221,7 @@ consumer_actor::behavior_type consumer(consumer_ptr self, consumer_settings sett
           batches.push_back(entry.first);
         for (auto batch : batches) {
           auto ids = self->state.sending.at(batch);
-          on_delivery(self, env, batch, delivery_result{{}, std::move(ids)});
+          to_cleaner(self, env, batch, delivery_result{{}, std::move(ids)}, milliseconds{0});
         }
       },
       [=](drain_atom) -> caf::result<bool> {
@@ -216,8 +239,7 @@ consumer_actor::behavior_type consumer(consumer_ptr self, consumer_settings sett
         auto& st = self->state;
         st.draining = true;
         try {
-          auto n = st.db->run(
-              [&](db::outbox_store& s) { return s.release_owner(env.settings.owner); });
+          auto n = env.outbox.release(env.settings.owner);
           env.metrics->events_released.Increment(static_cast<double>(n));
           env.metrics->events_in_flight.Decrement(static_cast<double>(st.in_flight));
           *st.in_flight_shared -= static_cast<int64_t>(st.in_flight);

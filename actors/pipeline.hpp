@@ -82,6 +82,7 @@ struct sender_state {
     uint32_t attempt = 0;      // failed rounds so far, for the backoff
     std::vector<size_t> retry; // indexes that failed transiently in this round
     delivery_result result;
+    std::string refusal; // Kafka's reason for the first event it refused for good
     std::chrono::steady_clock::time_point started;
     caf::typed_response_promise<delivery_result> promise;
   };
@@ -116,8 +117,18 @@ struct consumer_settings {
   uint32_t clean_attempts = 5;
 };
 
+// The outbox as a consumer uses it (a db::outbox_session in production, fakes in unit tests).
+struct consumer_outbox {
+  std::function<std::vector<db::outbox_event>(const std::string& owner, size_t limit,
+                                              milliseconds lease)>
+      claim;
+  std::function<size_t(const std::string& owner, const std::vector<uint64_t>& ids,
+                       milliseconds lease)>
+      renew;
+  release_fn release;
+};
+
 struct consumer_state {
-  std::unique_ptr<db::outbox_session> db;
   std::vector<producer_actor> producers;
   cleaner_actor cleaner;
   size_t next_producer = 0;
@@ -128,13 +139,14 @@ struct consumer_state {
   uint64_t next_batch = 1;
   bool draining = false;
   uint32_t claim_failures = 0;
+  uint32_t refusals = 0; // batches in a row in which Kafka refused events for good
   std::vector<caf::typed_response_promise<bool>> drained;
   std::shared_ptr<std::atomic<int64_t>> in_flight_shared; // read by the supervisor on death
   static inline const char* name = "consumer";
 };
 
 consumer_actor::behavior_type consumer(consumer_actor::stateful_pointer<consumer_state> self,
-                                       consumer_settings settings, db::store_settings store,
+                                       consumer_settings settings, consumer_outbox outbox,
                                        std::shared_ptr<std::atomic<int64_t>> in_flight,
                                        metrics_ptr metrics, actor_probe_ptr probe);
 

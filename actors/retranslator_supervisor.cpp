@@ -27,6 +27,25 @@ Handle running_one(sup_ptr self, stage_kind kind) {
   return all.empty() ? Handle{} : all.front();
 }
 
+release_fn release_on(std::shared_ptr<db::outbox_session> session) {
+  return [session](const std::string& owner) {
+    return session->run([&](db::outbox_store& st) { return st.release_owner(owner); });
+  };
+}
+
+consumer_outbox consumer_outbox_on(const db::store_settings& store) {
+  auto session = std::make_shared<db::outbox_session>(store);
+  return {
+      [session](const std::string& owner, size_t limit, milliseconds lease) {
+        return session->run([&](db::outbox_store& st) { return st.claim(owner, limit, lease); });
+      },
+      [session](const std::string& owner, const std::vector<uint64_t>& ids, milliseconds lease) {
+        return session->run([&](db::outbox_store& st) { return st.renew(owner, ids, lease); });
+      },
+      release_on(session),
+  };
+}
+
 caf::actor spawn_stage(sup_ptr self, stage_slot& slot) {
   const auto& cfg = self->state.plan.cfg;
   const auto& rt = cfg.retranslator;
@@ -40,11 +59,8 @@ caf::actor spawn_stage(sup_ptr self, stage_slot& slot) {
     clean_fn apply = [session](const std::vector<db::outbox_outcome>& outcomes) {
       return session->run([&](db::outbox_store& st) { return st.clean(outcomes); });
     };
-    release_fn release = [session](const std::string& owner) {
-      return session->run([&](db::outbox_store& st) { return st.release_owner(owner); });
-    };
     return caf::actor_cast<caf::actor>(self->spawn<caf::detached + caf::monitored>(
-        cleaner, s, apply, release, metrics, slot.probe));
+        cleaner, s, apply, release_on(session), metrics, slot.probe));
   }
   case stage_kind::sender: {
     sender_settings s{cfg.kafka.brokers,
@@ -74,7 +90,7 @@ caf::actor spawn_stage(sup_ptr self, stage_slot& slot) {
     s.backoff_min = rt.send_backoff_min;
     s.backoff_max = rt.send_backoff_max;
     return caf::actor_cast<caf::actor>(self->spawn<caf::detached + caf::monitored>(
-        consumer, s, store, slot.in_flight, metrics, slot.probe));
+        consumer, s, consumer_outbox_on(store), slot.in_flight, metrics, slot.probe));
   }
   case stage_kind::listener:
     return caf::actor_cast<caf::actor>(self->spawn<caf::detached + caf::monitored>(

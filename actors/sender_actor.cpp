@@ -37,7 +37,6 @@ bool is_permanent(RdKafka::ErrorCode err) {
   case RdKafka::ERR__INVALID_ARG:
   case RdKafka::ERR_TOPIC_AUTHORIZATION_FAILED:
   case RdKafka::ERR_CLUSTER_AUTHORIZATION_FAILED:
-  case RdKafka::ERR__FATAL:
     return true;
   default:
     return false;
@@ -93,6 +92,7 @@ void create_topic_if_missing(RdKafka::Producer& producer, const sender_settings&
 
 void finish_if_done(sender_ptr self, uint64_t id, const sender_settings& settings,
                     const pipeline_metrics& metrics);
+void stop_on_fatal_error(sender_ptr self);
 
 // Produces the batch's records from `next` on, in order. A full local queue pauses the batch
 // (order kept) until a retry timer resumes it.
@@ -114,10 +114,16 @@ void produce_pending(sender_ptr self, uint64_t id, const sender_settings& settin
       self->delayed_send(self, queue_full_pause, retry_atom_v, id);
       return;
     }
+    if (err == RdKafka::ERR__FATAL) {
+      delete headers;
+      stop_on_fatal_error(self);
+      return;
+    }
     if (err != RdKafka::ERR_NO_ERROR) {
       delete headers;
-      spdlog::error("sender: event {} refused by librdkafka: {}", r.event_id,
-                    RdKafka::err2str(err));
+      spdlog::debug("sender: librdkafka refused event {}: {}", r.event_id, RdKafka::err2str(err));
+      if (b.result.failed.empty())
+        b.refusal = RdKafka::err2str(err);
       b.result.failed.push_back(r.event_id);
     } else {
       ++b.outstanding; // headers now belong to librdkafka
@@ -157,6 +163,9 @@ void finish_if_done(sender_ptr self, uint64_t id, const sender_settings& setting
       std::chrono::duration<double>(std::chrono::steady_clock::now() - b.started).count());
   metrics.events_sent.Increment(static_cast<double>(b.result.delivered.size()));
   metrics.events_failed.Increment(static_cast<double>(b.result.failed.size()));
+  if (!b.result.failed.empty())
+    spdlog::error("sender: Kafka refused {} event(s) for good, first id {}: {}",
+                  b.result.failed.size(), b.result.failed.front(), b.refusal);
   b.promise.deliver(std::move(b.result));
   st.batches.erase(id);
 }
@@ -173,17 +182,24 @@ public:
     auto i = batches.find(id);
     if (closing || i == batches.end())
       return;
+    if (msg.err() == RdKafka::ERR__FATAL) {
+      stop_on_fatal_error(self_);
+      return;
+    }
     auto& b = i->second;
     --b.outstanding;
     auto event_id = b.records[index].event_id;
-    if (msg.err() == RdKafka::ERR_NO_ERROR)
+    if (msg.err() == RdKafka::ERR_NO_ERROR) {
       b.result.delivered.push_back(event_id);
-    else if (is_permanent(msg.err()))
+    } else if (is_permanent(msg.err())) {
+      spdlog::debug("sender: Kafka refused event {}: {}", event_id, msg.errstr());
+      if (b.result.failed.empty())
+        b.refusal = msg.errstr();
       b.result.failed.push_back(event_id);
-    else
+    } else {
+      spdlog::debug("sender: event {} not acknowledged: {}", event_id, msg.errstr());
       b.retry.push_back(index);
-    if (msg.err() != RdKafka::ERR_NO_ERROR)
-      spdlog::debug("sender: event {}: {}", event_id, msg.errstr());
+    }
     finish_if_done(self_, id, settings_, *metrics_);
   }
 
@@ -194,6 +210,20 @@ private:
   sender_settings settings_;
   metrics_ptr metrics_;
 };
+
+// An idempotent producer that failed fatally refuses everything from then on: stop, so the
+// supervisor starts a fresh producer and the consumers release what this one held.
+void stop_on_fatal_error(sender_ptr self) {
+  auto& st = self->state;
+  auto* reports = static_cast<delivery_reports*>(st.reports.get());
+  if (reports->closing)
+    return;
+  reports->closing = true;
+  std::string reason;
+  st.producer->fatal_error(reason);
+  spdlog::error("sender: the Kafka producer failed fatally ({}); a new one takes over", reason);
+  self->quit(caf::make_error(caf::sec::runtime_error));
+}
 
 } // namespace
 

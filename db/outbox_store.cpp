@@ -83,10 +83,15 @@ outbox_store::outbox_store(const store_settings& settings) : conn_(connect(setti
                  " RETURNING package_event_id, package_id, event_type::text, package_seq,"
                  " coalesce(payload::text, ''),"
                  " (extract(epoch FROM created_at) * 1000000)::int8, coalesce(traceparent, '')");
+  // Rows the cleaner is deleting or releasing right now are skipped, not waited for: waiting
+  // in another order than the cleaner's statement could deadlock, and they are about to go.
   conn_->prepare("renew",
                  "UPDATE package_event SET locked_until = now() + $3 * interval '1 millisecond'"
-                 " WHERE package_event_id = ANY($1::bigint[]) AND locked_by = $2"
-                 "   AND event_status = 'Locked'");
+                 " WHERE package_event_id IN ("
+                 "   SELECT package_event_id FROM package_event"
+                 "   WHERE package_event_id = ANY($1::bigint[]) AND locked_by = $2"
+                 "     AND event_status = 'Locked'"
+                 "   FOR UPDATE SKIP LOCKED)");
   conn_->prepare("clean", "WITH done AS ("
                           "  DELETE FROM package_event e"
                           "  USING unnest($1::bigint[], $2::text[]) AS d(id, owner)"

@@ -111,6 +111,14 @@ pid_t spawn_retranslator(pipeline_fixture& p) {
   return pid;
 }
 
+// The value of one series in the retranslator's /metrics, e.g. `name{label="x"}`; -1 if absent.
+double metric(lpa::retranslator_service& relay, const std::string& series) {
+  int status = 0;
+  auto body = http_get(relay.metrics_port(), "/metrics", status);
+  auto at = body.find("\n" + series + " ");
+  return at == std::string::npos ? -1 : std::stod(body.substr(at + series.size() + 2));
+}
+
 int wait_exit(pid_t pid) {
   int status = 0;
   ::waitpid(pid, &status, 0);
@@ -176,9 +184,10 @@ TEST_CASE("Two retranslators on one database keep order per package", "[fault]")
   CHECK(p.await_empty_outbox(120s));
 }
 
-// Commits the load while `fault` runs against a live retranslator, then checks the history.
+// Commits the load while `fault` runs against a live retranslator, then checks the history;
+// returns the retranslator for further checks.
 template <class Fault>
-void under_load(pipeline_fixture& p, Fault fault) {
+std::unique_ptr<lpa::retranslator_service> under_load(pipeline_fixture& p, Fault fault) {
   auto relay = p.start_retranslator();
   committer writes{p};
   std::this_thread::sleep_for(1s); // let the pipeline get going first
@@ -186,6 +195,7 @@ void under_load(pipeline_fixture& p, Fault fault) {
   auto committed = writes.finish();
   expect_clean_history(p, committed);
   CHECK(p.await_empty_outbox(120s));
+  return relay;
 }
 
 TEST_CASE("Kafka unavailable for a while, then back: nothing lost or reordered", "[fault]") {
@@ -196,6 +206,23 @@ TEST_CASE("Kafka unavailable for a while, then back: nothing lost or reordered",
     p.kafka.set_down(false);
     p.kafka.fail_produce(20, RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION);
   });
+}
+
+TEST_CASE("Events Kafka refuses for good come back after a backoff: nothing lost or reordered",
+          "[fault]") {
+  pipeline_fixture p;
+  auto relay = under_load(p, [&] { p.kafka.fail_produce(10, RD_KAFKA_RESP_ERR_INVALID_RECORD); });
+  CHECK(metric(*relay, "logistic_package_api_retranslator_events_failed_total") > 0);
+  CHECK(metric(*relay, "logistic_package_api_actor_restarts_total{actor=\"sender\"}") == 0);
+}
+
+TEST_CASE("A fatal Kafka producer error restarts the sender: nothing lost or reordered",
+          "[fault]") {
+  pipeline_fixture p;
+  // A sequence gap is fatal for an idempotent producer: it refuses everything afterwards.
+  auto relay = under_load(
+      p, [&] { p.kafka.fail_produce(1, RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER); });
+  CHECK(metric(*relay, "logistic_package_api_actor_restarts_total{actor=\"sender\"}") >= 1);
 }
 
 TEST_CASE("PostgreSQL restarted under load: nothing lost or reordered", "[fault]") {
@@ -221,16 +248,12 @@ TEST_CASE("Broker down with a growing backlog: in flight stays within the window
     std::this_thread::sleep_for(50ms);
   auto rss_full_window = resident_bytes();
   long long max_leased = 0;
-  int status = 0;
   double max_gauge = 0;
   for (uint64_t seq = 3; seq <= 2 + rounds(); ++seq) {
     p.commit_round(packages, seq); // the backlog keeps growing
     max_leased = std::max(max_leased, p.leased_rows());
-    auto metrics = http_get(relay->metrics_port(), "/metrics", status);
-    const std::string series = "\nlogistic_package_api_retranslator_events_processing ";
-    auto at = metrics.find(series);
-    REQUIRE(at != std::string::npos);
-    max_gauge = std::max(max_gauge, std::stod(metrics.substr(at + series.size())));
+    max_gauge = std::max(max_gauge,
+                         metric(*relay, "logistic_package_api_retranslator_events_processing"));
   }
   auto rss_growth
       = static_cast<long long>(resident_bytes()) - static_cast<long long>(rss_full_window);
