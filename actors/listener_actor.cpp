@@ -47,6 +47,9 @@ listener_actor::behavior_type listener(listener_ptr self, db::store_settings sto
       [=](wire_atom, std::vector<consumer_actor> consumers) {
         auto scope = probe->enter(self);
         self->state.consumers = std::move(consumers);
+        // A NOTIFY that came before this wiring woke nobody: have the consumers look now.
+        for (const auto& c : self->state.consumers)
+          self->send(c, claim_atom_v);
       },
   };
 }
