@@ -24,7 +24,8 @@ as_owner() {
 dsn() { echo "host=127.0.0.1 port=$2 dbname=$DB_NAME user=postgres"; }
 
 start() {
-  local dir=$1 port=$2
+  local dir port=$2
+  dir=$(realpath -m "$1") # the server resolves its socket path after changing directory
   [[ -x $PG_BIN/initdb ]] || die "PostgreSQL 15 server not found in $PG_BIN (apt-get install postgresql-15)"
   mkdir -p "$dir"
   [[ $(id -u) -eq 0 ]] && chown postgres: "$dir"

@@ -7,10 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
-tools/setup.sh
+source tools/lib.sh
 build=${LPA_BUILD_DIR:-build}
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLPA_BUILD_TESTS=OFF >/dev/null
-cmake --build "$build" -j"$(nproc)"
+lpa_build "$build"
 
 pg_port=${LPA_PG_PORT:-55432}
 local_dir=$root/$build/local
@@ -22,8 +21,7 @@ echo "run: PostgreSQL on 127.0.0.1:$pg_port (data in $pg_data)" >&2
 
 pids=()
 cleanup() {
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  lpa_stop_in_reverse "${pids[@]}"
   tools/pg_local.sh stop "$pg_data"
   echo "run: stopped" >&2
 }
@@ -31,16 +29,8 @@ trap cleanup EXIT
 trap 'exit 0' INT TERM
 
 # The embedded broker picks its own port and prints it.
-"$build/tools/lpa-kafka-broker" --topic omp-package-events --partitions 6 \
-  >"$local_dir/broker.out" 2>"$local_dir/broker.log" &
-pids+=($!)
-for _ in $(seq 100); do
-  grep -q '^bootstrap: ' "$local_dir/broker.out" 2>/dev/null && break
-  sleep 0.1
-done
-LPA_KAFKA_BROKERS=$(sed -n 's/^bootstrap: //p' "$local_dir/broker.out")
-[[ -n $LPA_KAFKA_BROKERS ]] || { echo "run: the Kafka broker did not start, see $local_dir/broker.log" >&2; exit 1; }
-export LPA_KAFKA_BROKERS
+lpa_start_broker "$build" "$local_dir" || exit 1
+pids+=("$LPA_BROKER_PID")
 echo "run: Kafka broker on $LPA_KAFKA_BROKERS (watch: kcat -b $LPA_KAFKA_BROKERS -C -t omp-package-events)" >&2
 echo "$LPA_KAFKA_BROKERS" >"$local_dir/kafka-bootstrap"
 
