@@ -13,8 +13,9 @@ std::shared_ptr<spdlog::logger>& debug_twin() {
 
 } // namespace
 
-void setup(const std::string& service_name, const std::string& level) {
-  auto sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
+void setup(const std::string& service_name, const std::string& level, spdlog::sink_ptr sink) {
+  if (!sink)
+    sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
   auto main = std::make_shared<spdlog::logger>(service_name, sink);
   main->set_level(spdlog::level::from_str(level));
   auto twin = std::make_shared<spdlog::logger>(service_name, sink);

@@ -1,6 +1,7 @@
 // Fault injection on the retranslator under a load of LPA_FAULT_EVENTS (default 50,000) events:
 // every test ends with the history checker: 0 lost, 0 reordered per package, duplicates printed.
 #include "tests/support/api_fixture.hpp"
+#include "tests/support/child_process.hpp"
 #include "tests/support/pipeline_fixture.hpp"
 
 #include <catch2/catch.hpp>
@@ -8,11 +9,7 @@
 #include <csignal>
 #include <iostream>
 #include <random>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <thread>
-
-extern char** environ;
 
 using namespace lpa::test;
 
@@ -82,33 +79,22 @@ std::vector<std::pair<std::string, caf::actor>> stages(lpa::retranslator_service
 
 // Starts the retranslator binary as a child process against the fixture's database and broker.
 pid_t spawn_retranslator(pipeline_fixture& p) {
-  std::vector<std::string> env{
-      "LPA_CONFIG=" LPA_SOURCE_DIR "/config/config.yaml",
-      "LPA_DB_DSN=" + p.cfg.db.dsn,
-      "LPA_KAFKA_BROKERS=" + p.cfg.kafka.brokers,
-      "LPA_KAFKA_DELIVERY_TIMEOUT=3s",
-      "LPA_LOG_LEVEL=warn",
-      "LPA_RETRANSLATOR_METRICS_HOST=127.0.0.1",
-      "LPA_RETRANSLATOR_METRICS_PORT=0",
-      "LPA_RETRANSLATOR_LEASE=2s",
-      "LPA_RETRANSLATOR_POLL_INTERVAL=200ms",
-      "LPA_RETRANSLATOR_BATCH_SIZE=200",
-      "LPA_RETRANSLATOR_WINDOW=2000",
-      "LPA_RETRANSLATOR_CLEANER_INTERVAL=20ms",
-      "LPA_RETRANSLATOR_CLEANER_BATCH=200",
-  };
-  for (char** e = environ; *e != nullptr; ++e)
-    if (std::string{*e}.rfind("LPA_", 0) != 0)
-      env.emplace_back(*e);
-  std::vector<char*> envp;
-  for (auto& e : env)
-    envp.push_back(e.data());
-  envp.push_back(nullptr);
-  char bin[] = LPA_RETRANSLATOR_BIN;
-  char* argv[] = {bin, nullptr};
-  pid_t pid = 0;
-  REQUIRE(posix_spawn(&pid, bin, nullptr, nullptr, argv, envp.data()) == 0);
-  return pid;
+  return spawn_with_settings(LPA_RETRANSLATOR_BIN,
+                             {
+                                 "LPA_CONFIG=" LPA_SOURCE_DIR "/config/config.yaml",
+                                 "LPA_DB_DSN=" + p.cfg.db.dsn,
+                                 "LPA_KAFKA_BROKERS=" + p.cfg.kafka.brokers,
+                                 "LPA_KAFKA_DELIVERY_TIMEOUT=3s",
+                                 "LPA_LOG_LEVEL=warn",
+                                 "LPA_RETRANSLATOR_METRICS_HOST=127.0.0.1",
+                                 "LPA_RETRANSLATOR_METRICS_PORT=0",
+                                 "LPA_RETRANSLATOR_LEASE=2s",
+                                 "LPA_RETRANSLATOR_POLL_INTERVAL=200ms",
+                                 "LPA_RETRANSLATOR_BATCH_SIZE=200",
+                                 "LPA_RETRANSLATOR_WINDOW=2000",
+                                 "LPA_RETRANSLATOR_CLEANER_INTERVAL=20ms",
+                                 "LPA_RETRANSLATOR_CLEANER_BATCH=200",
+                             });
 }
 
 // The value of one series in the retranslator's /metrics, e.g. `name{label="x"}`; -1 if absent.
@@ -117,12 +103,6 @@ double metric(lpa::retranslator_service& relay, const std::string& series) {
   auto body = http_get(relay.metrics_port(), "/metrics", status);
   auto at = body.find("\n" + series + " ");
   return at == std::string::npos ? -1 : std::stod(body.substr(at + series.size() + 2));
-}
-
-int wait_exit(pid_t pid) {
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 } // namespace

@@ -1,14 +1,19 @@
 // The API over real gRPC against a real PostgreSQL: each rpc, each error, the outbox rows.
+#include "config/logging.hpp"
 #include "tests/support/api_fixture.hpp"
+#include "tests/support/child_process.hpp"
 
 #include "google/rpc/error_details.pb.h"
 
 #include <catch2/catch.hpp>
 #include <grpcpp/generic/generic_stub.h>
+#include <spdlog/sinks/ostream_sink.h>
 
 #include <cmath>
+#include <csignal>
 #include <future>
 #include <set>
+#include <sstream>
 #include <thread>
 
 using namespace lpa::test;
@@ -392,4 +397,65 @@ TEST_CASE("Status, metrics, health and request ids answer as documented", "[api]
   auto echoed = with_id.GetServerInitialMetadata().find("x-request-id");
   REQUIRE(echoed != with_id.GetServerInitialMetadata().end());
   CHECK(std::string(echoed->second.data(), echoed->second.size()) == "trace-me-42");
+}
+
+TEST_CASE("Only a request that asks for log_level: debug is logged at debug level", "[api][ops]") {
+  std::ostringstream captured; // outlives the server, which may log while it stops
+  api_fixture f;
+  lpa::log::setup("lpa-test", "info", std::make_shared<spdlog::sinks::ostream_sink_mt>(captured));
+  v1::CreatePackageV1Request req;
+  req.set_title("box");
+  req.set_material("wood");
+  req.set_maximumvolume(1);
+  v1::CreatePackageV1Response rep;
+  REQUIRE(f.call(&Stub::CreatePackageV1, req, &rep, 5s,
+                 {{"x-request-id", "asks-for-debug"}, {"log_level", "debug"}})
+              .ok());
+  REQUIRE(f.call(&Stub::CreatePackageV1, req, &rep, 5s, {{"x-request-id", "plain-request"}}).ok());
+  auto text = captured.str();
+  lpa::log::setup("lpa-test", f.cfg.log.level);
+  CHECK_THAT(text, Catch::Contains("CreatePackageV1 started (request asks-for-debug")
+                       && Catch::Contains("CreatePackageV1 OK")
+                       && !Catch::Contains("plain-request"));
+}
+
+TEST_CASE("The API binary serves, then drains and exits 0 on SIGTERM", "[api][ops]") {
+  auto& pg = shared_postgres();
+  auto grpc_port = std::to_string(free_port());
+  auto status_port = free_port();
+  auto pid
+      = spawn_with_settings(LPA_API_BIN, {
+                                             "LPA_CONFIG=" LPA_SOURCE_DIR "/config/config.yaml",
+                                             "LPA_DB_DSN=" + pg.dsn(),
+                                             "LPA_LOG_LEVEL=warn",
+                                             "LPA_GRPC_HOST=127.0.0.1",
+                                             "LPA_GRPC_PORT=" + grpc_port,
+                                             "LPA_STATUS_HOST=127.0.0.1",
+                                             "LPA_STATUS_PORT=" + std::to_string(status_port),
+                                             "LPA_METRICS_HOST=127.0.0.1",
+                                             "LPA_METRICS_PORT=0",
+                                         });
+  int status = 0;
+  for (int i = 0; i < 300 && status != 200; ++i) {
+    try {
+      http_get(status_port, "/ready", status);
+    } catch (const std::exception&) {
+      // not listening yet
+    }
+    if (status != 200)
+      std::this_thread::sleep_for(100ms);
+  }
+  REQUIRE(status == 200);
+  auto stub = v1::LogisticPackageApiService::NewStub(
+      grpc::CreateChannel("127.0.0.1:" + grpc_port, grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + 5s);
+  v1::CreatePackageV1Request req;
+  req.set_title("box");
+  req.set_material("wood");
+  req.set_maximumvolume(1);
+  v1::CreatePackageV1Response rep;
+  CHECK(stub->CreatePackageV1(&ctx, req, &rep).ok());
+  ::kill(pid, SIGTERM);
+  CHECK(wait_exit(pid) == 0);
 }
