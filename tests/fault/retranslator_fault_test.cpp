@@ -170,7 +170,10 @@ template <class Fault>
 std::unique_ptr<lpa::retranslator_service> under_load(pipeline_fixture& p, Fault fault) {
   auto relay = p.start_retranslator();
   committer writes{p};
-  std::this_thread::sleep_for(1s); // let the pipeline get going first
+  // The fault strikes once the pipeline is delivering.
+  for (int i = 0;
+       i < 600 && metric(*relay, "logistic_package_api_retranslator_events_sent_total") <= 0; ++i)
+    std::this_thread::sleep_for(50ms);
   fault();
   auto committed = writes.finish();
   expect_clean_history(p, committed);
