@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <optional>
 
 namespace lpa {
 
@@ -12,7 +13,9 @@ namespace {
 
 using sup_ptr = repo_supervisor_actor::stateful_pointer<repo_supervisor_state>;
 
-constexpr size_t writer_slot = 0;
+size_t writers(const repo_supervisor_state& st) {
+  return static_cast<size_t>(st.settings.writers);
+}
 
 void start_slot(sup_ptr self, size_t index) {
   auto& slot = self->state.slots[index];
@@ -22,6 +25,7 @@ void start_slot(sup_ptr self, size_t index) {
                                                             self->state.settings.store);
   slot.addr = slot.handle.address();
   slot.up = true;
+  slot.in_flight = 0;
   slot.started = std::chrono::steady_clock::now();
   ++slot.generation;
 }
@@ -31,7 +35,7 @@ void on_child_exit(sup_ptr self, size_t index, const caf::error& reason) {
   slot.up = false;
   slot.handle = nullptr;
   slot.addr = nullptr;
-  if (index == writer_slot)
+  if (index < writers(self->state)) // not ready until a health ping gets through again
     self->state.health->db_answering = false;
   self->state.health->restarts++;
   // Unlimited restarts: a database outage must not take the API process down.
@@ -71,29 +75,58 @@ caf::result<T> route(sup_ptr self, size_t index, const request_meta& meta, Ts...
     return caf::make_error(caf::sec::request_timeout);
   auto rp = self->make_response_promise<T>();
   auto generation = slot.generation;
+  ++slot.in_flight;
+  auto answered = [=] {
+    auto& s = self->state.slots[index];
+    if (s.generation == generation)
+      --s.in_flight;
+  };
   self->request(slot.handle, std::chrono::milliseconds{remaining}, std::move(xs)...)
-      .then([=](T& value) mutable { rp.deliver(std::move(value)); },
-            [=](caf::error& err) mutable {
-              rp.deliver(caller_error(self, index, generation, std::move(err)));
-            });
+      .then(
+          [=](T& value) mutable {
+            answered();
+            rp.deliver(std::move(value));
+          },
+          [=](caf::error& err) mutable {
+            answered();
+            rp.deliver(caller_error(self, index, generation, std::move(err)));
+          });
   return rp;
 }
 
-// Readers take turns; with no reader configured (or none up) the writer serves reads.
-size_t pick_reader(sup_ptr self) {
-  auto& st = self->state;
-  auto readers = st.slots.size() - 1;
-  for (size_t i = 0; i < readers; ++i) {
-    auto index = 1 + (st.next_reader++ % readers);
-    if (st.slots[index].up)
-      return index;
+// Of `count` slots from `first`, the one that is up with the fewest requests waiting (so a
+// request stuck on a lock holds up no other); ties take turns. nullopt if none is up.
+std::optional<size_t> least_busy(const std::vector<repo_slot>& slots, size_t first, size_t count,
+                                 size_t& turn) {
+  std::optional<size_t> best;
+  for (size_t i = 0; i < count; ++i) {
+    auto index = first + (turn + i) % count;
+    if (slots[index].up && (!best || slots[index].in_flight < slots[*best].in_flight))
+      best = index;
   }
-  return writer_slot;
+  ++turn;
+  return best;
 }
 
+// With no writer up, the first one answers UNAVAILABLE.
+size_t pick_writer(sup_ptr self) {
+  auto& st = self->state;
+  return least_busy(st.slots, 0, writers(st), st.next_writer).value_or(0);
+}
+
+// With no reader up, a writer serves reads.
+size_t pick_reader(sup_ptr self) {
+  auto& st = self->state;
+  auto readers = st.slots.size() - writers(st);
+  if (auto index = least_busy(st.slots, writers(st), readers, st.next_reader))
+    return *index;
+  return pick_writer(self);
+}
+
+// Ready means a writer answers.
 void check_health(sup_ptr self) {
   auto& st = self->state;
-  auto& writer = st.slots[writer_slot];
+  auto& writer = st.slots[pick_writer(self)];
   if (!writer.up) {
     st.health->db_answering = false;
     return;
@@ -126,7 +159,8 @@ repo_supervisor_actor::behavior_type repo_supervisor(sup_ptr self, repo_pool_set
         {},
         restart_policy{settings.backoff_min, settings.backoff_max, 0, std::chrono::minutes{1}}};
   };
-  st.slots.push_back(make_slot("repo-writer"));
+  for (int i = 1; i <= settings.writers; ++i)
+    st.slots.push_back(make_slot("repo-writer-" + std::to_string(i)));
   for (int i = 1; i <= settings.readers; ++i)
     st.slots.push_back(make_slot("repo-reader-" + std::to_string(i)));
   self->set_down_handler([=](caf::down_msg& dm) {
@@ -143,7 +177,7 @@ repo_supervisor_actor::behavior_type repo_supervisor(sup_ptr self, repo_pool_set
   return {
       [=](write_atom a, const request_meta& meta,
           const db::write_command& cmd) -> caf::result<uint64_t> {
-        return route<uint64_t>(self, writer_slot, meta, a, meta, cmd);
+        return route<uint64_t>(self, pick_writer(self), meta, a, meta, cmd);
       },
       [=](describe_atom a, const request_meta& meta, uint64_t id) -> caf::result<db::package_row> {
         return route<db::package_row>(self, pick_reader(self), meta, a, meta, id);

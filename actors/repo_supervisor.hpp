@@ -12,6 +12,7 @@ namespace lpa {
 
 struct repo_pool_settings {
   db::store_settings store;
+  int writers = 2;
   int readers = 2;
   milliseconds backoff_min{10};
   milliseconds backoff_max{1000};
@@ -24,7 +25,7 @@ struct repo_health {
   std::atomic<uint64_t> restarts{0};
 };
 
-// One supervised RepoActor: the writer (slot 0) or a reader.
+// One supervised RepoActor: a writer (the first slots) or a reader.
 struct repo_slot {
   std::string name;
   repo_actor handle;
@@ -33,6 +34,7 @@ struct repo_slot {
   uint64_t generation = 0;
   restart_policy::time_point started;
   restart_policy policy;
+  size_t in_flight = 0; // requests of this generation not answered yet
 };
 
 struct repo_supervisor_state {
@@ -41,7 +43,8 @@ struct repo_supervisor_state {
 
   repo_pool_settings settings;
   std::shared_ptr<repo_health> health;
-  std::vector<repo_slot> slots; // [0] writer, then readers
+  std::vector<repo_slot> slots; // writers, then readers
+  size_t next_writer = 0;
   size_t next_reader = 0;
   static inline const char* name = "repo_supervisor";
 };

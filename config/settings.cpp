@@ -74,6 +74,7 @@ const key_spec keys[] = {
     {LPA_KEY(metrics, port), kind::integer, port},
 
     {LPA_KEY(db, dsn), kind::string, {}, true},
+    {LPA_KEY(db, writers), kind::integer, count},
     {LPA_KEY(db, readers), kind::integer, count},
     {LPA_KEY(db, statement_timeout), kind::duration},
     {LPA_KEY(db, connect_timeout), kind::duration},

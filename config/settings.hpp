@@ -35,6 +35,7 @@ struct settings {
   } metrics;
   struct db_t {
     std::string dsn = "host=127.0.0.1 port=55432 dbname=logistic_package_api user=postgres";
+    int writers = 2;
     int readers = 2;
     std::chrono::milliseconds statement_timeout{5000};
     std::chrono::milliseconds connect_timeout{2000};

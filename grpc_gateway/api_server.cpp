@@ -59,8 +59,12 @@ api_server::api_server(const settings& cfg, std::function<bool()> stop_requested
 
   register_repo_protocol(caf_cfg_);
   system_ = std::make_unique<caf::actor_system>(caf_cfg_);
-  repo_pool_settings pool{store_settings_of(cfg), cfg.db.readers, cfg.repo.restart_backoff_min,
-                          cfg.repo.restart_backoff_max, std::chrono::milliseconds{1000}};
+  repo_pool_settings pool{store_settings_of(cfg),
+                          cfg.db.writers,
+                          cfg.db.readers,
+                          cfg.repo.restart_backoff_min,
+                          cfg.repo.restart_backoff_max,
+                          std::chrono::milliseconds{1000}};
   repo_ = system_->spawn(repo_supervisor, pool, health_);
 
   service_ = std::make_unique<package_service>(

@@ -347,6 +347,38 @@ TEST_CASE("A write blocked past the client's deadline answers DEADLINE_EXCEEDED 
   CHECK(id >= 1);
 }
 
+TEST_CASE("A write waiting on a locked package does not hold up writes to other packages",
+          "[api]") {
+  api_fixture f; // db.writers = 2
+  auto busy = f.create("busy", "m", 1);
+  pqxx::connection blocker{f.pg.dsn()};
+  pqxx::work lock{blocker};
+  lock.exec_params1("SELECT 1 FROM package WHERE package_id = $1 FOR UPDATE", busy);
+  v1::UpdatePackageV1Request u;
+  u.set_packageid(busy);
+  u.set_title("changed");
+  auto waiting = std::async(std::launch::async, [&] {
+    v1::UpdatePackageV1Response urep;
+    return f.call(&Stub::UpdatePackageV1, u, &urep, 10s).error_code();
+  });
+  // The update is queued on one writer, blocked by the row lock ...
+  pqxx::connection observer{f.pg.dsn()};
+  for (int i = 0; i < 200; ++i) {
+    pqxx::nontransaction q{observer};
+    if (q.exec1("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")[0].as<int>()
+        > 0)
+      break;
+    std::this_thread::sleep_for(50ms);
+  }
+  // ... while the other writer serves new packages.
+  f.create("free-1", "m", 1);
+  f.create("free-2", "m", 1);
+  CHECK(waiting.wait_for(0s) == std::future_status::timeout);
+  lock.abort();
+  CHECK(waiting.get() == grpc::StatusCode::OK);
+  CHECK(f.count("package", "title = 'changed'") == 1);
+}
+
 TEST_CASE("Status, metrics, health and request ids answer as documented", "[api][ops]") {
   api_fixture f;
   int status = 0;

@@ -162,7 +162,7 @@ log: {level: error, allow_debug_per_request: false}
 grpc: {host: 127.0.0.2, port: 1, default_deadline: 1s, shutdown_grace: 2s}
 status: {host: 127.0.0.3, port: 2}
 metrics: {host: 127.0.0.4, port: 3}
-db: {dsn: host=x, readers: 3, statement_timeout: 3s, connect_timeout: 4s}
+db: {dsn: host=x, writers: 3, readers: 3, statement_timeout: 3s, connect_timeout: 4s}
 repo: {restart_backoff_min: 5ms, restart_backoff_max: 6ms}
 kafka: {brokers: b:1, topic: t, partitions: 7, delivery_timeout: 18s}
 retranslator: {metrics_host: 127.0.0.5, metrics_port: 4, consumers: 5, batch_size: 6,
@@ -330,7 +330,7 @@ TEST_CASE("render_settings lists every key and masks the database password") {
   CHECK_THAT(text, Contains("grpc.shutdown_grace = 2m\n"));
   CHECK_THAT(text, Contains("db.statement_timeout = 5s\n"));
   CHECK_THAT(text, Contains("log.allow_debug_per_request = true\n"));
-  CHECK(rendered(s).size() == 39);
+  CHECK(rendered(s).size() == 40);
 
   const std::vector<std::pair<std::string, std::string>> dsns = {
       {"password=s3cret", "password=***"},
