@@ -43,15 +43,17 @@ bool is_permanent(RdKafka::ErrorCode err) {
   }
 }
 
+// Asks for all topics: a metadata request naming the topic would make a broker that allows it
+// auto-create the topic with its default partition count.
 bool topic_exists(RdKafka::Producer& producer, const std::string& topic) {
-  std::string err;
-  std::unique_ptr<RdKafka::Topic> handle{RdKafka::Topic::create(&producer, topic, nullptr, err)};
   RdKafka::Metadata* raw = nullptr;
-  if (!handle || producer.metadata(false, handle.get(), &raw, 5000) != RdKafka::ERR_NO_ERROR)
+  if (producer.metadata(true, nullptr, &raw, 5000) != RdKafka::ERR_NO_ERROR)
     return false;
   std::unique_ptr<RdKafka::Metadata> metadata{raw};
-  const auto* topics = metadata->topics();
-  return !topics->empty() && topics->front()->err() == RdKafka::ERR_NO_ERROR;
+  for (const auto* t : *metadata->topics())
+    if (t->topic() == topic && t->err() == RdKafka::ERR_NO_ERROR)
+      return true;
+  return false;
 }
 
 void create_topic_if_missing(RdKafka::Producer& producer, const sender_settings& settings) {

@@ -97,12 +97,10 @@ pid_t spawn_retranslator(pipeline_fixture& p) {
                              });
 }
 
-// The value of one series in the retranslator's /metrics, e.g. `name{label="x"}`; -1 if absent.
+// The value of one series in the retranslator's /metrics; -1 if absent.
 double metric(lpa::retranslator_service& relay, const std::string& series) {
   int status = 0;
-  auto body = http_get(relay.metrics_port(), "/metrics", status);
-  auto at = body.find("\n" + series + " ");
-  return at == std::string::npos ? -1 : std::stod(body.substr(at + series.size() + 2));
+  return metric_value(http_get(relay.metrics_port(), "/metrics", status), series);
 }
 
 } // namespace

@@ -71,13 +71,6 @@ std::string sql_text(api_fixture& f, const std::string& query) {
   return r[0].is_null() ? "NULL" : r[0].as<std::string>();
 }
 
-double metric_value(const std::string& metrics, const std::string& series) {
-  auto at = metrics.find("\n" + series + " ");
-  if (at == std::string::npos)
-    return 0;
-  return std::stod(metrics.substr(at + series.size() + 2));
-}
-
 } // namespace
 
 TEST_CASE("Create stores a package that Describe returns, never updated", "[api]") {
@@ -330,14 +323,7 @@ TEST_CASE("A write blocked past the client's deadline answers DEADLINE_EXCEEDED 
   CHECK(took < 2s);
   // The server's statement timeout fires a little after the client gave up: wait until
   // PostgreSQL cancelled the blocked INSERT before releasing the lock.
-  pqxx::connection observer{f.pg.dsn()};
-  for (int i = 0; i < 100; ++i) {
-    pqxx::nontransaction q{observer};
-    if (q.exec1("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")[0].as<int>()
-        == 0)
-      break;
-    std::this_thread::sleep_for(50ms);
-  }
+  CHECK(await_sessions(f.pg.dsn(), "wait_event_type = 'Lock'", false));
   lock.abort();
   // The server cancelled the statement at the deadline: once the lock is gone, a new write
   // succeeds and the late one never appears.
@@ -362,14 +348,7 @@ TEST_CASE("A write waiting on a locked package does not hold up writes to other 
     return f.call(&Stub::UpdatePackageV1, u, &urep, 10s).error_code();
   });
   // The update is queued on one writer, blocked by the row lock ...
-  pqxx::connection observer{f.pg.dsn()};
-  for (int i = 0; i < 200; ++i) {
-    pqxx::nontransaction q{observer};
-    if (q.exec1("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")[0].as<int>()
-        > 0)
-      break;
-    std::this_thread::sleep_for(50ms);
-  }
+  REQUIRE(await_sessions(f.pg.dsn(), "wait_event_type = 'Lock'"));
   // ... while the other writer serves new packages.
   f.create("free-1", "m", 1);
   f.create("free-2", "m", 1);

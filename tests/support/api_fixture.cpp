@@ -83,4 +83,9 @@ std::string http_get(int port, const std::string& path, int& status) {
   return body == std::string::npos ? "" : response.substr(body + 4);
 }
 
+double metric_value(const std::string& body, const std::string& series) {
+  auto at = body.find("\n" + series + " ");
+  return at == std::string::npos ? -1 : std::stod(body.substr(at + series.size() + 2));
+}
+
 } // namespace lpa::test

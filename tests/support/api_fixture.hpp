@@ -59,4 +59,8 @@ struct api_fixture {
 // GET http://127.0.0.1:port/path; returns the body and sets status to the HTTP status code.
 std::string http_get(int port, const std::string& path, int& status);
 
+// The value of one series in a Prometheus text body, e.g. `name` or `name{label="x"}`; -1 when
+// the series is absent.
+double metric_value(const std::string& body, const std::string& series);
+
 } // namespace lpa::test

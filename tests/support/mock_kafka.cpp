@@ -54,6 +54,26 @@ void mock_kafka::create_topic(const std::string& topic, int partitions) {
         "creating topic " + topic);
 }
 
+int mock_kafka::partition_count(const std::string& topic) const {
+  char errstr[512];
+  auto* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap().c_str(), errstr, sizeof(errstr));
+  auto* client = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+  if (client == nullptr)
+    throw std::runtime_error(std::string{"mock_kafka: "} + errstr);
+  const rd_kafka_metadata_t* metadata = nullptr;
+  int count = 0;
+  // All topics: asking for one by name would auto-create it.
+  if (rd_kafka_metadata(client, 1, nullptr, &metadata, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    for (int i = 0; i < metadata->topic_cnt; ++i)
+      if (topic == metadata->topics[i].topic)
+        count = metadata->topics[i].partition_cnt;
+    rd_kafka_metadata_destroy(metadata);
+  }
+  rd_kafka_destroy(client);
+  return count;
+}
+
 void mock_kafka::set_down(bool down) {
   for (int32_t id = 1; id <= brokers_; ++id) {
     if (down)

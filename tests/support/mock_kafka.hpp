@@ -26,6 +26,10 @@ public:
   // Creates the topic with a replication factor of min(brokers, 3); throws on failure.
   void create_topic(const std::string& topic, int partitions);
 
+  // The topic's partition count as the cluster reports it to a client; 0 if it has no such
+  // topic.
+  int partition_count(const std::string& topic) const;
+
   // Takes every broker down (drops its connections and refuses new ones) or brings it back.
   // Takes effect before the call returns. Partition leadership does not move.
   void set_down(bool down);

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <memory>
 #include <stdexcept>
+#include <thread>
 
 namespace lpa::test {
 
@@ -24,6 +25,18 @@ void run(const std::string& command) {
 }
 
 } // namespace
+
+bool await_sessions(const std::string& dsn, const std::string& where, bool present) {
+  pqxx::connection observer{dsn};
+  for (int i = 0; i < 200; ++i) {
+    pqxx::nontransaction q{observer};
+    auto n = q.exec1("SELECT count(*) FROM pg_stat_activity WHERE " + where)[0].as<int>();
+    if ((n > 0) == present)
+      return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds{50});
+  }
+  return false;
+}
 
 int free_port() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);

@@ -30,6 +30,10 @@ private:
 // The process-wide cluster, started on first use and stopped at exit.
 test_postgres& shared_postgres();
 
+// Waits (up to 10 s) until some session in pg_stat_activity matches `where` (present = true)
+// or none does (present = false); returns whether that happened.
+bool await_sessions(const std::string& dsn, const std::string& where, bool present = true);
+
 // A TCP port on 127.0.0.1 that was free a moment ago.
 int free_port();
 
