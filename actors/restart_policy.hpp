@@ -17,7 +17,8 @@ milliseconds exponential_backoff(milliseconds min, milliseconds max, uint32_t at
 // run stably, and an intensity limit (at most max_restarts within window; 0 = unlimited).
 class restart_policy {
 public:
-  using time_point = std::chrono::steady_clock::time_point;
+  using clock = std::chrono::steady_clock;
+  using time_point = clock::time_point;
 
   restart_policy(milliseconds backoff_min, milliseconds backoff_max, size_t max_restarts,
                  milliseconds window);

@@ -1,6 +1,6 @@
 #include "db/migrator.hpp"
 
-#include "db/package_store.hpp"
+#include "db/connection.hpp"
 #include "db/pg_errors.hpp"
 
 #include <spdlog/spdlog.h>

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "db/package_store.hpp"
+#include "db/connection.hpp"
 #include "db/pg_errors.hpp"
 
 #include <pqxx/pqxx>

@@ -74,15 +74,6 @@ std::optional<uint64_t> first_id(const pqxx::result& res) {
   return res[0][0].as<uint64_t>();
 }
 
-std::string with_connect_timeout(const std::string& dsn, std::chrono::milliseconds timeout) {
-  auto seconds = std::max<long long>(1, (timeout.count() + 999) / 1000);
-  auto is_uri = dsn.rfind("postgres://", 0) == 0 || dsn.rfind("postgresql://", 0) == 0;
-  if (is_uri)
-    return dsn + (dsn.find('?') == std::string::npos ? "?" : "&")
-           + "connect_timeout=" + std::to_string(seconds);
-  return dsn + " connect_timeout=" + std::to_string(seconds);
-}
-
 // Bounds the transaction's statements by the request's remaining time.
 void limit_statements(pqxx::transaction_base& tx, std::chrono::milliseconds budget,
                       std::chrono::milliseconds statement_timeout) {
@@ -91,15 +82,6 @@ void limit_statements(pqxx::transaction_base& tx, std::chrono::milliseconds budg
 }
 
 } // namespace
-
-std::unique_ptr<pqxx::connection> connect(const store_settings& settings) {
-  auto conn = std::make_unique<pqxx::connection>(
-      with_connect_timeout(settings.dsn, settings.connect_timeout));
-  pqxx::nontransaction tx{*conn};
-  tx.exec0("SET statement_timeout = " + std::to_string(settings.statement_timeout.count()));
-  tx.exec0("SET TIME ZONE 'UTC'");
-  return conn;
-}
 
 package_store::package_store(const store_settings& settings)
     : conn_(connect(settings)), statement_timeout_(settings.statement_timeout) {

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "db/connection.hpp"
+
 #include <pqxx/pqxx>
 
 #include <chrono>
@@ -42,15 +44,6 @@ struct list_query {
   uint64_t cursor = 0; // keyset: packages with ID > cursor
   uint64_t limit = 0;
 };
-
-struct store_settings {
-  std::string dsn;
-  std::chrono::milliseconds connect_timeout{2000};
-  std::chrono::milliseconds statement_timeout{5000};
-};
-
-// Opens a connection with the service's timeouts applied.
-std::unique_ptr<pqxx::connection> connect(const store_settings& settings);
 
 // The package table and its outbox, over one connection. Not thread-safe: owned by one actor.
 class package_store {

@@ -1,7 +1,7 @@
 #pragma once
 
-#include "actors/repo_protocol.hpp"
-#include "actors/repo_supervisor.hpp"
+#include "actors/repo/protocol.hpp"
+#include "actors/repo/repo_supervisor.hpp"
 #include "config/settings.hpp"
 
 #include <caf/all.hpp>

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "actors/repo_protocol.hpp"
+#include "actors/repo/protocol.hpp"
 #include "grpc_gateway/api_metrics.hpp"
 #include "grpc_gateway/validation.hpp"
 

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "actors/retranslator_service.hpp"
+#include "actors/retranslator/retranslator_service.hpp"
 #include "config/settings.hpp"
 #include "tests/support/history_checker.hpp"
 #include "tests/support/mock_kafka.hpp"

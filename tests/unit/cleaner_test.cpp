@@ -1,5 +1,5 @@
 // The batching CleanerActor on CAF's deterministic scheduler, with a fake database.
-#include "actors/pipeline.hpp"
+#include "actors/retranslator/pipeline.hpp"
 #include "tests/support/caf_fixture.hpp"
 
 #include <stdexcept>

@@ -1,6 +1,6 @@
 // The ConsumerActor's credit protocol on CAF's deterministic scheduler, with a fake outbox, a
 // fake producer and a fake cleaner that hold every request until the test answers it.
-#include "actors/pipeline.hpp"
+#include "actors/retranslator/pipeline.hpp"
 #include "tests/support/caf_fixture.hpp"
 
 #include <deque>

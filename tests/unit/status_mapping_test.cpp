@@ -1,6 +1,6 @@
 #include "grpc_gateway/status_mapping.hpp"
 
-#include "actors/repo_protocol.hpp"
+#include "actors/repo/protocol.hpp"
 #include "google/rpc/error_details.pb.h"
 
 #include <catch2/catch.hpp>

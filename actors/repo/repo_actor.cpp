@@ -1,4 +1,4 @@
-#include "actors/repo_actor.hpp"
+#include "actors/repo/repo_actor.hpp"
 
 #include "config/logging.hpp"
 #include "db/pg_errors.hpp"

@@ -1,4 +1,4 @@
-#include "actors/retranslator_protocol.hpp"
+#include "actors/retranslator/protocol.hpp"
 
 namespace lpa {
 

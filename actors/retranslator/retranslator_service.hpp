@@ -1,6 +1,6 @@
 #pragma once
 
-#include "actors/retranslator_supervisor.hpp"
+#include "actors/retranslator/retranslator_supervisor.hpp"
 #include "config/settings.hpp"
 
 #include <caf/all.hpp>

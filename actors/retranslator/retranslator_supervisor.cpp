@@ -1,4 +1,4 @@
-#include "actors/retranslator_supervisor.hpp"
+#include "actors/retranslator/retranslator_supervisor.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -15,9 +15,9 @@ db::store_settings store_of(const settings& cfg) {
 template <class Handle>
 std::vector<Handle> running(sup_ptr self, stage_kind kind) {
   std::vector<Handle> out;
-  for (const auto& slot : self->state.slots)
-    if (slot.kind == kind && slot.handle)
-      out.push_back(caf::actor_cast<Handle>(slot.handle));
+  for (const auto& stage : self->state.stages)
+    if (stage.extra.kind == kind && stage.up())
+      out.push_back(caf::actor_cast<Handle>(stage.handle));
   return out;
 }
 
@@ -46,12 +46,12 @@ consumer_outbox consumer_outbox_on(const db::store_settings& store) {
   };
 }
 
-caf::actor spawn_stage(sup_ptr self, stage_slot& slot) {
+caf::actor spawn_stage(sup_ptr self, supervised_child<stage_info>& slot) {
   const auto& cfg = self->state.plan.cfg;
   const auto& rt = cfg.retranslator;
   auto metrics = self->state.plan.metrics;
   auto store = store_of(cfg);
-  switch (slot.kind) {
+  switch (slot.extra.kind) {
   case stage_kind::cleaner: {
     auto session = std::make_shared<db::outbox_session>(store);
     cleaner_settings s{static_cast<size_t>(rt.cleaner_batch), rt.cleaner_interval,
@@ -76,11 +76,11 @@ caf::actor spawn_stage(sup_ptr self, stage_slot& slot) {
   case stage_kind::producer:
     return caf::actor_cast<caf::actor>(self->spawn<caf::monitored>(producer, slot.probe));
   case stage_kind::consumer: {
-    slot.owner
+    slot.extra.owner
         = self->state.plan.instance + "/" + slot.name + "#" + std::to_string(slot.generation + 1);
     consumer_settings s;
     s.name = slot.name;
-    s.owner = slot.owner;
+    s.owner = slot.extra.owner;
     s.batch = static_cast<size_t>(rt.batch_size);
     s.credit = std::max<size_t>(1, static_cast<size_t>(rt.window / rt.consumers));
     s.lease = rt.lease;
@@ -90,7 +90,7 @@ caf::actor spawn_stage(sup_ptr self, stage_slot& slot) {
     s.backoff_min = rt.send_backoff_min;
     s.backoff_max = rt.send_backoff_max;
     return caf::actor_cast<caf::actor>(self->spawn<caf::detached + caf::monitored>(
-        consumer, s, consumer_outbox_on(store), slot.in_flight, metrics, slot.probe));
+        consumer, s, consumer_outbox_on(store), slot.extra.in_flight, metrics, slot.probe));
   }
   case stage_kind::listener:
     return caf::actor_cast<caf::actor>(self->spawn<caf::detached + caf::monitored>(
@@ -114,46 +114,42 @@ void rewire(sup_ptr self) {
 }
 
 void start(sup_ptr self, size_t index) {
-  auto& slot = self->state.slots[index];
-  slot.handle = spawn_stage(self, slot);
-  slot.addr = slot.handle.address();
-  slot.started = std::chrono::steady_clock::now();
-  ++slot.generation;
+  auto& stages = self->state.stages;
+  stages.started(index, spawn_stage(self, stages[index]));
 }
 
 void on_stage_down(sup_ptr self, size_t index, const caf::error& reason) {
   auto& st = self->state;
-  auto& slot = st.slots[index];
-  slot.handle = nullptr;
-  slot.addr = nullptr;
-  if (st.stopping)
+  if (st.stopping) {
+    st.stages.stopped(index);
     return;
-  auto now = std::chrono::steady_clock::now();
-  if (!st.intensity->on_failure(slot.started, now)) {
+  }
+  auto delay = st.stages.stopped(index);
+  auto& stage = st.stages[index];
+  if (!delay) {
     spdlog::critical("{} failed ({}); more than {} restarts within {} ms: giving up so the "
                      "orchestrator restarts the process",
-                     slot.name, self->system().render(reason), st.plan.cfg.retranslator.restart_max,
+                     stage.name, self->system().render(reason),
+                     st.plan.cfg.retranslator.restart_max,
                      st.plan.cfg.retranslator.restart_window.count());
     self->quit(reason ? reason : caf::make_error(caf::sec::runtime_error));
     return;
   }
-  slot.probe->restarted();
-  auto delay = *slot.backoff.on_failure(slot.started, now);
-  spdlog::warn("{} stopped ({}), restarting in {} ms", slot.name, self->system().render(reason),
-               delay.count());
-  if (slot.kind == stage_kind::consumer) {
+  spdlog::warn("{} stopped ({}), restarting in {} ms", stage.name, self->system().render(reason),
+               delay->count());
+  if (stage.extra.kind == stage_kind::consumer) {
     // Release what the dead consumer held now rather than when its leases end.
-    auto held = slot.in_flight->exchange(0);
+    auto held = stage.extra.in_flight->exchange(0);
     st.plan.metrics->events_in_flight.Decrement(static_cast<double>(held));
     if (auto cleaner_handle = running_one<cleaner_actor>(self, stage_kind::cleaner))
-      self->request(cleaner_handle, std::chrono::seconds{30}, release_atom_v, slot.owner)
+      self->request(cleaner_handle, std::chrono::seconds{30}, release_atom_v, stage.extra.owner)
           .then([](uint64_t) {}, [](caf::error&) {}); // on failure the leases expire
   }
-  if (slot.kind == stage_kind::sender)
+  if (stage.extra.kind == stage_kind::sender)
     for (auto& c : running<consumer_actor>(self, stage_kind::consumer))
       self->send(c, abort_atom_v);
   rewire(self);
-  self->delayed_send(self, delay, restart_atom_v, uint64_t{index}, slot.generation);
+  self->delayed_send(self, *delay, restage_atom_v, uint64_t{index}, stage.generation);
 }
 
 // Drain: consumers stop claiming and report when empty; those that do not make the deadline
@@ -164,9 +160,7 @@ void drain(sup_ptr self, caf::typed_response_promise<bool> done) {
   auto consumers = running<consumer_actor>(self, stage_kind::consumer);
   auto pending = std::make_shared<size_t>(consumers.size());
   auto stop_all = [=]() mutable {
-    for (auto& slot : self->state.slots)
-      if (slot.handle)
-        self->send_exit(slot.handle, caf::exit_reason::user_shutdown);
+    self->state.stages.stop_all();
     done.deliver(true);
     self->quit();
   };
@@ -199,9 +193,7 @@ void drain(sup_ptr self, caf::typed_response_promise<bool> done) {
 } // namespace
 
 retranslator_supervisor_state::~retranslator_supervisor_state() {
-  for (auto& slot : slots)
-    if (slot.handle)
-      caf::anon_send_exit(slot.handle, caf::exit_reason::user_shutdown);
+  stages.stop_all();
 }
 
 retranslator_supervisor_actor::behavior_type retranslator_supervisor(sup_ptr self,
@@ -209,22 +201,15 @@ retranslator_supervisor_actor::behavior_type retranslator_supervisor(sup_ptr sel
   auto& st = self->state;
   st.plan = std::move(plan);
   const auto& rt = st.plan.cfg.retranslator;
-  st.intensity
-      = std::make_unique<restart_policy>(rt.restart_backoff_min, rt.restart_backoff_max,
-                                         static_cast<size_t>(rt.restart_max), rt.restart_window);
+  st.stages = child_table<stage_info>{restart_policy{rt.restart_backoff_min, rt.restart_backoff_max,
+                                                     static_cast<size_t>(rt.restart_max),
+                                                     rt.restart_window}};
   auto add = [&](std::string name, stage_kind kind) {
     auto probe = st.plan.probes->make(name);
-    st.slots.push_back(stage_slot{
+    st.stages.add(
         std::move(name),
-        kind,
-        {},
-        {},
-        0,
-        {},
-        restart_policy{rt.restart_backoff_min, rt.restart_backoff_max, 0, rt.restart_window},
-        probe,
-        {},
-        std::make_shared<std::atomic<int64_t>>(0)});
+        restart_policy{rt.restart_backoff_min, rt.restart_backoff_max, 0, rt.restart_window}, probe,
+        stage_info{kind, {}, std::make_shared<std::atomic<int64_t>>(0)});
   };
   add("cleaner", stage_kind::cleaner);
   add("sender", stage_kind::sender);
@@ -233,21 +218,16 @@ retranslator_supervisor_actor::behavior_type retranslator_supervisor(sup_ptr sel
   for (int i = 1; i <= rt.consumers; ++i)
     add("consumer-" + std::to_string(i), stage_kind::consumer);
   add("listener", stage_kind::listener);
-  for (size_t i = 0; i < st.slots.size(); ++i)
+  for (size_t i = 0; i < st.stages.size(); ++i)
     start(self, i);
   rewire(self);
   self->set_down_handler([=](caf::down_msg& dm) {
-    auto& slots = self->state.slots;
-    for (size_t i = 0; i < slots.size(); ++i)
-      if (slots[i].addr && dm.source == slots[i].addr) {
-        on_stage_down(self, i, dm.reason);
-        return;
-      }
+    if (auto index = self->state.stages.find(dm.source))
+      on_stage_down(self, *index, dm.reason);
   });
   return {
-      [=](restart_atom, uint64_t index, uint64_t generation) {
-        auto& slot = self->state.slots[index];
-        if (self->state.stopping || slot.handle || slot.generation != generation)
+      [=](restage_atom, uint64_t index, uint64_t generation) {
+        if (self->state.stopping || !self->state.stages.restart_due(index, generation))
           return;
         start(self, index);
         rewire(self);
@@ -260,10 +240,10 @@ retranslator_supervisor_actor::behavior_type retranslator_supervisor(sup_ptr sel
       [=](caf::get_atom) -> caf::result<std::vector<std::string>, std::vector<caf::actor>> {
         std::vector<std::string> names;
         std::vector<caf::actor> handles;
-        for (const auto& slot : self->state.slots)
-          if (slot.handle) {
-            names.push_back(slot.name);
-            handles.push_back(slot.handle);
+        for (const auto& stage : self->state.stages)
+          if (stage.up()) {
+            names.push_back(stage.name);
+            handles.push_back(stage.handle);
           }
         return {names, handles};
       },

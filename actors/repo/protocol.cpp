@@ -1,4 +1,4 @@
-#include "actors/repo_protocol.hpp"
+#include "actors/repo/protocol.hpp"
 
 namespace lpa {
 

@@ -1,5 +1,5 @@
-#include "actors/event_encoding.hpp"
-#include "actors/pipeline.hpp"
+#include "actors/retranslator/event_encoding.hpp"
+#include "actors/retranslator/pipeline.hpp"
 
 namespace lpa {
 

@@ -1,4 +1,4 @@
-#include "actors/pipeline.hpp"
+#include "actors/retranslator/pipeline.hpp"
 
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafkacpp.h>

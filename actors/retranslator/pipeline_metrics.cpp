@@ -1,4 +1,4 @@
-#include "actors/pipeline_metrics.hpp"
+#include "actors/retranslator/pipeline_metrics.hpp"
 
 namespace lpa {
 

@@ -1,6 +1,7 @@
 #pragma once
 
-#include "actors/pipeline.hpp"
+#include "actors/retranslator/pipeline.hpp"
+#include "actors/supervision.hpp"
 #include "config/settings.hpp"
 
 #include <string>
@@ -9,7 +10,7 @@
 namespace lpa {
 
 using retranslator_supervisor_actor = caf::typed_actor<
-    caf::reacts_to<restart_atom, uint64_t, uint64_t>, // slot, generation (its own timer)
+    caf::reacts_to<restage_atom, uint64_t, uint64_t>, // slot, generation (its own timer)
     // Clean stop: stop claiming, wait for in-flight events up to the shutdown deadline, release
     // the rest, stop every stage; answers, then quits normally.
     caf::replies_to<drain_atom>::with<bool>,
@@ -25,16 +26,9 @@ struct retranslator_plan {
 
 enum class stage_kind { cleaner, sender, producer, consumer, listener };
 
-// One supervised stage.
-struct stage_slot {
-  std::string name;
-  stage_kind kind;
-  caf::actor handle;
-  caf::actor_addr addr;
-  uint64_t generation = 0;
-  restart_policy::time_point started;
-  restart_policy backoff;
-  actor_probe_ptr probe;
+// What the supervisor keeps per stage besides supervision.
+struct stage_info {
+  stage_kind kind = stage_kind::cleaner;
   std::string owner;                               // consumers: locked_by of this incarnation
   std::shared_ptr<std::atomic<int64_t>> in_flight; // consumers: events they hold
 };
@@ -43,8 +37,7 @@ struct retranslator_supervisor_state {
   ~retranslator_supervisor_state(); // stages end with their supervisor, however it ends
 
   retranslator_plan plan;
-  std::vector<stage_slot> slots;
-  std::unique_ptr<restart_policy> intensity; // restart_max within restart_window, all stages
+  child_table<stage_info> stages; // restart_max within restart_window, all stages together
   bool stopping = false;
   static inline const char* name = "retranslator_supervisor";
 };

@@ -12,7 +12,6 @@
 // cleaned) stay below its share of retranslator.window. The supervisor spawns and restarts
 // every stage and rewires the others with (wire, ...) when a handle changes.
 
-#include "actors/repo_protocol.hpp" // its type-ID block comes first
 #include "db/outbox_store.hpp"
 
 #include <caf/all.hpp>
@@ -47,7 +46,8 @@ struct delivery_result {
 
 } // namespace lpa
 
-CAF_BEGIN_TYPE_ID_BLOCK(lpa_retranslator, caf::id_block::lpa_repo::end)
+// Its own ID range: a test binary may include the API's protocol too.
+CAF_BEGIN_TYPE_ID_BLOCK(lpa_retranslator, caf::first_custom_type_id + 100)
   CAF_ADD_TYPE_ID(lpa_retranslator, (lpa::db::outbox_event))
   CAF_ADD_TYPE_ID(lpa_retranslator, (lpa::db::outbox_outcome))
   CAF_ADD_TYPE_ID(lpa_retranslator, (lpa::event_batch))
@@ -68,6 +68,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(lpa_retranslator, caf::id_block::lpa_repo::end)
   CAF_ADD_ATOM(lpa_retranslator, lpa, drain_atom, "drain")
   CAF_ADD_ATOM(lpa_retranslator, lpa, poll_atom, "poll")
   CAF_ADD_ATOM(lpa_retranslator, lpa, abort_atom, "abort")
+  CAF_ADD_ATOM(lpa_retranslator, lpa, restage_atom, "restage")
 CAF_END_TYPE_ID_BLOCK(lpa_retranslator)
 
 namespace lpa::db {

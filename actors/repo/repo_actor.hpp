@@ -1,6 +1,6 @@
 #pragma once
 
-#include "actors/repo_protocol.hpp"
+#include "actors/repo/protocol.hpp"
 
 #include <memory>
 #include <string>

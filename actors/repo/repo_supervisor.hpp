@@ -1,7 +1,7 @@
 #pragma once
 
-#include "actors/repo_protocol.hpp"
-#include "actors/restart_policy.hpp"
+#include "actors/repo/protocol.hpp"
+#include "actors/supervision.hpp"
 
 #include <atomic>
 #include <memory>
@@ -25,16 +25,10 @@ struct repo_health {
   std::atomic<uint64_t> restarts{0};
 };
 
-// One supervised RepoActor: a writer (the first slots) or a reader.
-struct repo_slot {
-  std::string name;
-  repo_actor handle;
-  caf::actor_addr addr;
-  bool up = false;
-  uint64_t generation = 0;
-  restart_policy::time_point started;
-  restart_policy policy;
-  size_t in_flight = 0; // requests of this generation not answered yet
+// What the supervisor keeps per RepoActor besides supervision: requests of the current
+// incarnation not answered yet (requests go to the least busy one).
+struct repo_load {
+  size_t in_flight = 0;
 };
 
 struct repo_supervisor_state {
@@ -43,7 +37,7 @@ struct repo_supervisor_state {
 
   repo_pool_settings settings;
   std::shared_ptr<repo_health> health;
-  std::vector<repo_slot> slots; // writers, then readers
+  child_table<repo_load> children; // writers, then readers
   size_t next_writer = 0;
   size_t next_reader = 0;
   static inline const char* name = "repo_supervisor";

@@ -1,4 +1,4 @@
-#include "actors/event_encoding.hpp"
+#include "actors/retranslator/event_encoding.hpp"
 
 #include "kafka_proto.pb.h"
 

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "actors/retranslator_protocol.hpp"
+#include "actors/retranslator/protocol.hpp"
 
 namespace lpa {
 

@@ -1,4 +1,4 @@
-#include "actors/retranslator_service.hpp"
+#include "actors/retranslator/retranslator_service.hpp"
 
 #include "db/migrator.hpp"
 
@@ -39,7 +39,6 @@ retranslator_service::retranslator_service(const settings& cfg,
   db::migrate_when_reachable({cfg.db.dsn, cfg.db.connect_timeout, cfg.db.statement_timeout},
                              stop_requested);
 
-  register_repo_protocol(caf_cfg_);
   register_retranslator_protocol(caf_cfg_);
   system_ = std::make_unique<caf::actor_system>(caf_cfg_);
   retranslator_plan plan{cfg, instance_, std::make_shared<pipeline_metrics>(*registry_),

@@ -4,9 +4,9 @@
 // (retranslator_supervisor.hpp) wires them together.
 
 #include "actors/actor_probe.hpp"
-#include "actors/pipeline_metrics.hpp"
 #include "actors/restart_policy.hpp"
-#include "actors/retranslator_protocol.hpp"
+#include "actors/retranslator/pipeline_metrics.hpp"
+#include "actors/retranslator/protocol.hpp"
 
 #include <librdkafka/rdkafkacpp.h>
 

@@ -1,5 +1,5 @@
 // retranslator: relays the outbox to Kafka. Composition root: config, logging, signals, pipeline.
-#include "actors/retranslator_service.hpp"
+#include "actors/retranslator/retranslator_service.hpp"
 #include "config/logging.hpp"
 #include "config/settings.hpp"
 #include "config/startup.hpp"

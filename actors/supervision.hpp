@@ -1,0 +1,111 @@
+#pragma once
+
+// The one supervision helper every supervisor uses. CAF 0.17 has no supervisor of its own: a
+// supervisor spawns its children monitored (never linked: exit_reason::kill travels through
+// links and cannot be trapped), keeps them in a child_table, and on a down message asks the table
+// when to restart the child, then sends itself a restart timer that names the child's index and
+// generation (a timer of an older incarnation is ignored).
+
+#include "actors/actor_probe.hpp"
+#include "actors/restart_policy.hpp"
+
+#include <caf/all.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace lpa {
+
+// One supervised child. `Extra` is what a supervisor keeps per child besides that.
+template <class Extra>
+struct supervised_child {
+  std::string name;        // shows in logs and in the `actor` label of the inspection metrics
+  caf::actor handle;       // null while it is down (or known to be going down)
+  caf::actor_addr addr;    // of the current incarnation, until its down message came
+  uint64_t generation = 0; // incarnations started so far
+  restart_policy::time_point started;
+  restart_policy backoff; // per child: exponential, reset after a stable run
+  actor_probe_ptr probe;  // survives restarts, so its counters keep counting
+  Extra extra;
+
+  bool up() const { return handle != nullptr; }
+};
+
+struct no_extra {};
+
+template <class Extra = no_extra>
+class child_table {
+public:
+  using child = supervised_child<Extra>;
+
+  // `intensity`: at most that many restarts of all children within its window, else escalate;
+  // nullopt: restart without limit.
+  explicit child_table(std::optional<restart_policy> intensity = std::nullopt)
+      : intensity_(std::move(intensity)) {}
+
+  size_t add(std::string name, restart_policy backoff, actor_probe_ptr probe, Extra extra = {}) {
+    children_.push_back(child{
+        std::move(name), {}, {}, 0, {}, std::move(backoff), std::move(probe), std::move(extra)});
+    return children_.size() - 1;
+  }
+
+  // Records a new incarnation; the supervisor has spawned it monitored.
+  template <class Handle>
+  void started(size_t index, const Handle& handle) {
+    auto& c = children_[index];
+    c.handle = caf::actor_cast<caf::actor>(handle);
+    c.addr = c.handle.address();
+    c.started = restart_policy::clock::now();
+    ++c.generation;
+  }
+
+  // The index of the child whose current incarnation `source` is.
+  std::optional<size_t> find(const caf::actor_addr& source) const {
+    for (size_t i = 0; i < children_.size(); ++i)
+      if (children_[i].addr && children_[i].addr == source)
+        return i;
+    return std::nullopt;
+  }
+
+  // The child went down: forgets the incarnation and returns how long to wait before starting
+  // the next, or nullopt when the intensity limit says to give up (the supervisor escalates).
+  std::optional<milliseconds> stopped(size_t index) {
+    auto& c = children_[index];
+    c.handle = nullptr;
+    c.addr = nullptr;
+    auto now = restart_policy::clock::now();
+    if (intensity_ && !intensity_->on_failure(c.started, now))
+      return std::nullopt;
+    if (c.probe)
+      c.probe->restarted();
+    return c.backoff.on_failure(c.started, now);
+  }
+
+  // A restart timer is due when the child is still down in the generation it names.
+  bool restart_due(size_t index, uint64_t generation) const {
+    const auto& c = children_[index];
+    return !c.addr && c.generation == generation;
+  }
+
+  // Sends every live child `reason` (the supervisor's own end takes its children along).
+  void stop_all(caf::exit_reason reason = caf::exit_reason::user_shutdown) {
+    for (auto& c : children_)
+      if (c.handle)
+        caf::anon_send_exit(c.handle, reason);
+  }
+
+  child& operator[](size_t index) { return children_[index]; }
+  const child& operator[](size_t index) const { return children_[index]; }
+  size_t size() const { return children_.size(); }
+  auto begin() { return children_.begin(); }
+  auto end() { return children_.end(); }
+  auto begin() const { return children_.begin(); }
+  auto end() const { return children_.end(); }
+
+private:
+  std::vector<child> children_;
+  std::optional<restart_policy> intensity_;
+};
+
+} // namespace lpa
