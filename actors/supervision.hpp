@@ -34,6 +34,17 @@ struct supervised_child {
 
 struct no_extra {};
 
+// Stages that block on PostgreSQL or librdkafka run detached in production; unit tests spawn
+// them scheduled, on CAF's deterministic test coordinator.
+enum class spawn_mode { detached, scheduled };
+
+template <class F, class... Ts>
+auto spawn_in(caf::actor_system& sys, spawn_mode mode, F fun, Ts&&... xs) {
+  if (mode == spawn_mode::detached)
+    return sys.spawn<caf::detached>(fun, std::forward<Ts>(xs)...);
+  return sys.spawn(fun, std::forward<Ts>(xs)...);
+}
+
 template <class Extra = no_extra>
 class child_table {
 public:

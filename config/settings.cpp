@@ -41,6 +41,8 @@ struct int_range {
 constexpr int_range port{0, 65535}; // 0 picks a free port
 constexpr int_range count{1, INT_MAX};
 constexpr int_range partitions{1, 10000};
+constexpr int_range slots{1, 65536};
+constexpr int_range window{1, 10000000};
 
 struct key_spec {
   const char* section;
@@ -85,14 +87,14 @@ const key_spec keys[] = {
     {LPA_KEY(kafka, brokers), kind::string},
     {LPA_KEY(kafka, topic), kind::string},
     {LPA_KEY(kafka, partitions), kind::integer, partitions},
-    {LPA_KEY(kafka, delivery_timeout), kind::duration},
 
     {LPA_KEY(retranslator, metrics_host), kind::string},
     {LPA_KEY(retranslator, metrics_port), kind::integer, port},
+    {LPA_KEY(retranslator, slots), kind::integer, slots},
     {LPA_KEY(retranslator, consumers), kind::integer, count},
     {LPA_KEY(retranslator, batch_size), kind::integer, count},
     {LPA_KEY(retranslator, producers), kind::integer, count},
-    {LPA_KEY(retranslator, window), kind::integer, count},
+    {LPA_KEY(retranslator, window), kind::integer, window},
     {LPA_KEY(retranslator, lease), kind::duration},
     {LPA_KEY(retranslator, poll_interval), kind::duration},
     {LPA_KEY(retranslator, send_backoff_min), kind::duration},
@@ -442,6 +444,19 @@ void check_order(settings& s, const origins& from, const char* section, const ch
                      + format_value(*khi, hi_ptr) + " (" + origin(*khi) + ")");
 }
 
+// A duration key must be at least `min`.
+void check_at_least(settings& s, const origins& from, const char* section, const char* name,
+                    milliseconds min) {
+  const key_spec* k = find_key(section, name);
+  auto field = k->field(s);
+  if (*std::get<milliseconds*>(field) >= min)
+    return;
+  auto it = from.find(dotted(*k));
+  throw config_error("config: " + dotted(*k) + ": must be at least " + format_duration(min)
+                     + ", got " + format_value(*k, field) + " ("
+                     + (it == from.end() ? std::string("default") : "from " + it->second) + ")");
+}
+
 settings build(const std::string& text, const std::string& source, const env_lookup& env) {
   YAML::Node root;
   try {
@@ -466,6 +481,8 @@ settings build(const std::string& text, const std::string& source, const env_loo
   check_order(s, from, "repo", "restart_backoff_min", "restart_backoff_max");
   check_order(s, from, "retranslator", "send_backoff_min", "send_backoff_max");
   check_order(s, from, "retranslator", "batch_size", "window");
+  check_order(s, from, "retranslator", "consumers", "window"); // each consumer gets credit
+  check_at_least(s, from, "retranslator", "lease", milliseconds{1000});
   check_order(s, from, "retranslator", "restart_backoff_min", "restart_backoff_max");
   return s;
 }

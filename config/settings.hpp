@@ -48,21 +48,21 @@ struct settings {
     std::string brokers = "127.0.0.1:9092";
     std::string topic = "omp-package-events";
     int partitions = 6;
-    std::chrono::milliseconds delivery_timeout{30000};
   } kafka;
   struct retranslator_t {
     std::string metrics_host = "0.0.0.0";
     int metrics_port = 9101;
+    int slots = 256; // packages map to slots by id % slots; the database keeps the value in force
     int consumers = 2;
     int batch_size = 100;
     int producers = 2;
     int window = 1000;
-    std::chrono::milliseconds lease{30000};
+    std::chrono::milliseconds lease{10000};
     std::chrono::milliseconds poll_interval{1000};
     std::chrono::milliseconds send_backoff_min{100};
     std::chrono::milliseconds send_backoff_max{10000};
     int cleaner_batch = 100;
-    std::chrono::milliseconds cleaner_interval{50};
+    std::chrono::milliseconds cleaner_interval{10};
     std::chrono::milliseconds restart_backoff_min{10};
     std::chrono::milliseconds restart_backoff_max{1000};
     int restart_max = 10;

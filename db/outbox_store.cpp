@@ -1,18 +1,15 @@
 #include "db/outbox_store.hpp"
 
-#include <algorithm>
-#include <map>
+#include <spdlog/spdlog.h>
+
 #include <sstream>
 
 namespace lpa::db {
 
 namespace {
 
-// All claims, of every process, take this transaction lock: the per-package rules of claim()
-// then see every earlier claim committed.
-constexpr long long claim_lock_key = 0x6c70615f636c6d; // "lpa_clm"
-
-std::string to_pg_array(const std::vector<uint64_t>& xs) {
+template <class T>
+std::string to_pg_array(const std::vector<T>& xs) {
   std::ostringstream out;
   out << '{';
   for (size_t i = 0; i < xs.size(); ++i)
@@ -21,36 +18,27 @@ std::string to_pg_array(const std::vector<uint64_t>& xs) {
   return out.str();
 }
 
-std::string to_pg_text_array(const std::vector<std::string>& xs) {
-  std::string out = "{";
-  for (size_t i = 0; i < xs.size(); ++i) {
-    out += i == 0 ? "\"" : ",\"";
-    for (char ch : xs[i]) {
-      if (ch == '"' || ch == '\\')
-        out += '\\';
-      out += ch;
-    }
-    out += '"';
-  }
-  return out + "}";
+std::string ms(std::chrono::milliseconds d) {
+  return std::to_string(d.count());
 }
 
-std::string lease_ms(std::chrono::milliseconds lease) {
-  return std::to_string(lease.count());
+constexpr const char* event_columns
+    = "e.package_event_id, e.package_id, e.slot, e.event_type::text, e.package_seq,"
+      " coalesce(e.payload::text, ''), (extract(epoch FROM e.created_at) * 1000000)::int8,"
+      " coalesce(e.traceparent, '')";
+
+outbox_event to_event(const pqxx::row& r) {
+  return outbox_event{r[0].as<uint64_t>(),    r[1].as<uint64_t>(),   r[2].as<uint32_t>(),
+                      r[3].as<std::string>(), r[4].as<uint64_t>(),   r[5].as<std::string>(),
+                      r[6].as<int64_t>(),     r[7].as<std::string>()};
 }
 
-// Of the candidate ids, per package, the gap-free run that starts at the package's oldest
-// event in the table (`table` lists each candidate package's ids up to the largest candidate).
-std::vector<uint64_t> head_runs(const std::map<uint64_t, std::vector<uint64_t>>& candidates,
-                                const std::map<uint64_t, std::vector<uint64_t>>& table) {
-  std::vector<uint64_t> kept;
-  for (const auto& [package, ids] : candidates) {
-    const auto& all = table.at(package);
-    for (size_t i = 0; i < ids.size() && i < all.size() && ids[i] == all[i]; ++i)
-      kept.push_back(ids[i]);
-  }
-  std::sort(kept.begin(), kept.end());
-  return kept;
+std::vector<slot_lease> to_leases(const pqxx::result& rows, int slot_col, int epoch_col) {
+  std::vector<slot_lease> out;
+  for (const auto& r : rows)
+    if (!r[slot_col].is_null())
+      out.push_back({r[slot_col].as<uint32_t>(), r[epoch_col].as<uint64_t>()});
+  return out;
 }
 
 } // namespace
@@ -63,51 +51,62 @@ public:
 };
 
 outbox_store::outbox_store(const store_settings& settings) : conn_(connect(settings)) {
-  conn_->prepare("claim_candidates",
-                 "SELECT e.package_event_id, e.package_id FROM package_event e"
-                 " WHERE (e.event_status = 'Unlocked' OR e.locked_until < now())"
-                 "   AND NOT EXISTS (SELECT 1 FROM package_event b"
-                 "                   WHERE b.package_id = e.package_id"
-                 "                     AND b.event_status = 'Locked'"
-                 "                     AND b.locked_until >= now())"
-                 " ORDER BY e.package_event_id LIMIT $1"
-                 " FOR UPDATE OF e SKIP LOCKED");
-  conn_->prepare("claim_package_ids",
-                 "SELECT package_id, package_event_id FROM package_event"
-                 " WHERE package_id = ANY($1::bigint[]) AND package_event_id <= $2"
-                 " ORDER BY package_id, package_event_id");
-  conn_->prepare("claim_lease",
-                 "UPDATE package_event SET event_status = 'Locked',"
-                 " locked_until = now() + $3 * interval '1 millisecond', locked_by = $2"
-                 " WHERE package_event_id = ANY($1::bigint[])"
-                 " RETURNING package_event_id, package_id, event_type::text, package_seq,"
-                 " coalesce(payload::text, ''),"
-                 " (extract(epoch FROM created_at) * 1000000)::int8, coalesce(traceparent, '')");
-  // Rows the cleaner is deleting or releasing right now are skipped, not waited for: waiting
-  // in another order than the cleaner's statement could deadlock, and they are about to go.
-  conn_->prepare("renew",
-                 "UPDATE package_event SET locked_until = now() + $3 * interval '1 millisecond'"
-                 " WHERE package_event_id IN ("
-                 "   SELECT package_event_id FROM package_event"
-                 "   WHERE package_event_id = ANY($1::bigint[]) AND locked_by = $2"
-                 "     AND event_status = 'Locked'"
-                 "   FOR UPDATE SKIP LOCKED)");
-  conn_->prepare("clean", "WITH done AS ("
-                          "  DELETE FROM package_event e"
-                          "  USING unnest($1::bigint[], $2::text[]) AS d(id, owner)"
-                          "  WHERE e.package_event_id = d.id AND e.locked_by = d.owner"
-                          "  RETURNING extract(epoch FROM now() - e.created_at)::float8 AS age),"
-                          " back AS ("
-                          "  UPDATE package_event e SET event_status = 'Unlocked',"
-                          "   locked_until = NULL, locked_by = NULL"
-                          "  FROM unnest($3::bigint[], $4::text[]) AS r(id, owner)"
-                          "  WHERE e.package_event_id = r.id AND e.locked_by = r.owner"
-                          "  RETURNING 1)"
-                          " SELECT 'deleted', age FROM done"
-                          " UNION ALL SELECT 'released', count(*)::float8 FROM back");
-  conn_->prepare("release_owner",
-                 "UPDATE package_event SET event_status = 'Unlocked', locked_until = NULL,"
-                 " locked_by = NULL WHERE locked_by = $1 AND event_status = 'Locked'");
+  // $1 slots, $2 their cursors, $3 held ids, $4 per-slot limit, $5 limit. The first part finds
+  // late commits below the cursors (only rows not held, so it costs what is in flight); the
+  // second reads each slot's tail with one index range scan, slots in the order given.
+  conn_->prepare(
+      "read",
+      std::string{"WITH s AS MATERIALIZED (SELECT * FROM unnest($1::int[], $2::bigint[])"
+                  "   WITH ORDINALITY AS s(slot, cursor, ord))"
+                  " SELECT "}
+          + event_columns
+          + " FROM s JOIN package_event e ON e.slot = s.slot AND e.package_event_id <= s.cursor"
+            " WHERE NOT EXISTS (SELECT 1 FROM unnest($3::bigint[]) AS h(id)"
+            "                   WHERE h.id = e.package_event_id)"
+            " UNION ALL"
+            " (SELECT t.* FROM s CROSS JOIN LATERAL (SELECT "
+          + event_columns
+          + "   FROM package_event e WHERE e.slot = s.slot AND e.package_event_id > s.cursor"
+            "   ORDER BY e.package_event_id LIMIT $4) t"
+            "  LIMIT $5)");
+  conn_->prepare("delete_delivered",
+                 "WITH d AS (SELECT * FROM unnest($2::bigint[], $3::int[], $4::bigint[])"
+                 "   AS d(id, slot, epoch)),"
+                 " fenced AS (SELECT d.id FROM d JOIN relay_slot s"
+                 "   ON s.slot = d.slot AND s.epoch = d.epoch AND s.owner = $1),"
+                 " gone AS (DELETE FROM package_event e WHERE e.package_event_id IN ("
+                 "   SELECT p.package_event_id FROM package_event p JOIN fenced f"
+                 "   ON p.package_event_id = f.id FOR UPDATE OF p SKIP LOCKED)"
+                 "   RETURNING extract(epoch FROM now() - e.created_at)::float8 AS age)"
+                 " SELECT age FROM gone");
+  // The member's own insert is not visible to the statement's count: it counts itself.
+  conn_->prepare(
+      "heartbeat",
+      "WITH me AS (INSERT INTO relay_member (relay, seen_until)"
+      "   VALUES ($1, now() + $2 * interval '1 millisecond')"
+      "   ON CONFLICT (relay) DO UPDATE SET seen_until = EXCLUDED.seen_until"
+      "   RETURNING 1),"
+      " held AS (UPDATE relay_slot SET lease_until = now() + $2 * interval '1 millisecond'"
+      "   WHERE owner = $1 RETURNING slot, epoch)"
+      " SELECT (SELECT count(*) FROM relay_member WHERE seen_until > now()"
+      "         AND relay <> $1) + 1,"
+      "        (SELECT slot_count FROM relay_settings), held.slot, held.epoch"
+      " FROM (SELECT 1) one LEFT JOIN held ON true");
+  conn_->prepare("forget_members", "DELETE FROM relay_member WHERE seen_until < now() - interval "
+                                   "'1 hour'");
+  conn_->prepare("acquire", "UPDATE relay_slot s SET owner = $1, epoch = s.epoch + 1,"
+                            " lease_until = now() + $3 * interval '1 millisecond'"
+                            " FROM (SELECT slot, owner AS previous FROM relay_slot"
+                            "       WHERE owner IS NULL OR lease_until < now()"
+                            "       ORDER BY slot LIMIT $2 FOR UPDATE SKIP LOCKED) f"
+                            " WHERE s.slot = f.slot"
+                            " RETURNING s.slot, s.epoch, coalesce(f.previous <> $1, false)");
+  conn_->prepare("release", "UPDATE relay_slot s SET owner = NULL, lease_until = NULL"
+                            " FROM unnest($2::int[], $3::bigint[]) AS r(slot, epoch)"
+                            " WHERE s.slot = r.slot AND s.epoch = r.epoch AND s.owner = $1");
+  conn_->prepare("leave", "WITH free AS (UPDATE relay_slot SET owner = NULL, lease_until = NULL"
+                          "   WHERE owner = $1 RETURNING 1)"
+                          " DELETE FROM relay_member WHERE relay = $1");
   conn_->prepare("oldest_age",
                  "SELECT coalesce(extract(epoch FROM now() - ("
                  " SELECT created_at FROM package_event ORDER BY package_event_id LIMIT 1"
@@ -116,86 +115,90 @@ outbox_store::outbox_store(const store_settings& settings) : conn_(connect(setti
 
 outbox_store::~outbox_store() = default;
 
-std::vector<outbox_event> outbox_store::claim(const std::string& owner, size_t limit,
-                                              std::chrono::milliseconds lease) {
-  pqxx::work tx{*conn_};
-  tx.exec("SELECT pg_advisory_xact_lock(" + std::to_string(claim_lock_key) + ")");
-  auto rows = tx.exec_prepared("claim_candidates", limit);
-  if (rows.empty())
+std::vector<outbox_event> outbox_store::read(const std::vector<slot_cursor>& slots,
+                                             const std::vector<uint64_t>& held, size_t per_slot,
+                                             size_t limit) {
+  if (slots.empty() || limit == 0)
     return {};
-  std::map<uint64_t, std::vector<uint64_t>> candidates;
-  uint64_t max_id = 0;
-  for (const auto& r : rows) {
-    auto id = r[0].as<uint64_t>();
-    candidates[r[1].as<uint64_t>()].push_back(id);
-    max_id = std::max(max_id, id);
+  std::vector<uint32_t> numbers;
+  std::vector<uint64_t> cursors;
+  for (const auto& s : slots) {
+    numbers.push_back(s.slot);
+    cursors.push_back(s.cursor);
   }
-  std::vector<uint64_t> packages;
-  for (const auto& entry : candidates)
-    packages.push_back(entry.first);
-  std::map<uint64_t, std::vector<uint64_t>> table;
-  for (const auto& r : tx.exec_prepared("claim_package_ids", to_pg_array(packages), max_id))
-    table[r[0].as<uint64_t>()].push_back(r[1].as<uint64_t>());
-  auto kept = head_runs(candidates, table);
+  pqxx::nontransaction tx{*conn_};
+  auto rows = tx.exec_prepared("read", to_pg_array(numbers), to_pg_array(cursors),
+                               to_pg_array(held), per_slot, limit);
   std::vector<outbox_event> out;
-  if (!kept.empty()) {
-    auto leased = tx.exec_prepared("claim_lease", to_pg_array(kept), owner, lease_ms(lease));
-    out.reserve(leased.size());
-    for (const auto& r : leased)
-      out.push_back(outbox_event{r[0].as<uint64_t>(), r[1].as<uint64_t>(), r[2].as<std::string>(),
-                                 r[3].as<uint64_t>(), r[4].as<std::string>(), r[5].as<int64_t>(),
-                                 r[6].as<std::string>()});
-  }
-  tx.commit();
-  std::sort(out.begin(), out.end(),
-            [](const outbox_event& a, const outbox_event& b) { return a.id < b.id; });
+  out.reserve(rows.size());
+  for (const auto& r : rows)
+    out.push_back(to_event(r));
   return out;
 }
 
-size_t outbox_store::renew(const std::string& owner, const std::vector<uint64_t>& ids,
-                           std::chrono::milliseconds lease) {
-  if (ids.empty())
-    return 0;
-  pqxx::work tx{*conn_};
-  auto res = tx.exec_prepared("renew", to_pg_array(ids), owner, lease_ms(lease));
-  tx.commit();
-  return res.affected_rows();
-}
-
-clean_result outbox_store::clean(const std::vector<outbox_outcome>& outcomes) {
-  std::vector<uint64_t> delivered, released;
-  std::vector<std::string> delivered_owner, released_owner;
-  for (const auto& o : outcomes) {
-    delivered.insert(delivered.end(), o.delivered.begin(), o.delivered.end());
-    delivered_owner.insert(delivered_owner.end(), o.delivered.size(), o.owner);
-    released.insert(released.end(), o.released.begin(), o.released.end());
-    released_owner.insert(released_owner.end(), o.released.size(), o.owner);
+delete_result outbox_store::delete_delivered(const std::string& relay,
+                                             const std::vector<delivered_event>& events) {
+  std::vector<uint64_t> ids, epochs;
+  std::vector<uint32_t> slots;
+  for (const auto& e : events) {
+    ids.push_back(e.id);
+    slots.push_back(e.slot);
+    epochs.push_back(e.epoch);
   }
-  pqxx::work tx{*conn_};
-  auto rows = tx.exec_prepared("clean", to_pg_array(delivered), to_pg_text_array(delivered_owner),
-                               to_pg_array(released), to_pg_text_array(released_owner));
-  tx.commit();
-  clean_result result;
-  for (const auto& r : rows) {
-    if (r[0].as<std::string>() == "deleted") {
-      ++result.deleted;
-      result.commit_to_delete_seconds.push_back(r[1].as<double>());
-    } else {
-      result.released = static_cast<size_t>(r[1].as<double>());
-    }
-  }
+  pqxx::nontransaction tx{*conn_};
+  auto rows = tx.exec_prepared("delete_delivered", relay, to_pg_array(ids), to_pg_array(slots),
+                               to_pg_array(epochs));
+  delete_result result;
+  result.deleted = rows.size();
+  for (const auto& r : rows)
+    result.commit_to_delete_seconds.push_back(r[0].as<double>());
   return result;
 }
 
-size_t outbox_store::release_owner(const std::string& owner) {
+membership outbox_store::heartbeat(const std::string& relay, std::chrono::milliseconds lease) {
   pqxx::work tx{*conn_};
-  auto res = tx.exec_prepared("release_owner", owner);
+  auto rows = tx.exec_prepared("heartbeat", relay, ms(lease));
+  tx.exec_prepared0("forget_members");
   tx.commit();
-  return res.affected_rows();
+  membership m;
+  m.live_relays = rows[0][0].as<size_t>();
+  m.slot_count = rows[0][1].as<size_t>();
+  m.held = to_leases(rows, 2, 3);
+  return m;
+}
+
+acquired_slots outbox_store::acquire(const std::string& relay, size_t count,
+                                     std::chrono::milliseconds lease) {
+  acquired_slots out;
+  if (count == 0)
+    return out;
+  pqxx::nontransaction tx{*conn_};
+  auto rows = tx.exec_prepared("acquire", relay, count, ms(lease));
+  out.leases = to_leases(rows, 0, 1);
+  for (const auto& r : rows)
+    out.taken_over += r[2].as<bool>() ? 1 : 0;
+  return out;
+}
+
+size_t outbox_store::release(const std::string& relay, const std::vector<slot_lease>& slots) {
+  std::vector<uint32_t> numbers;
+  std::vector<uint64_t> epochs;
+  for (const auto& s : slots) {
+    numbers.push_back(s.slot);
+    epochs.push_back(s.epoch);
+  }
+  pqxx::nontransaction tx{*conn_};
+  return tx.exec_prepared("release", relay, to_pg_array(numbers), to_pg_array(epochs))
+      .affected_rows();
+}
+
+void outbox_store::leave(const std::string& relay) {
+  pqxx::nontransaction tx{*conn_};
+  tx.exec_prepared0("leave", relay);
 }
 
 double outbox_store::oldest_event_age_seconds() {
-  pqxx::read_transaction tx{*conn_};
+  pqxx::nontransaction tx{*conn_};
   return tx.exec_prepared1("oldest_age")[0].as<double>();
 }
 
@@ -206,6 +209,43 @@ void outbox_store::listen(const std::string& channel) {
 int outbox_store::wait_for_notification(std::chrono::milliseconds timeout) {
   auto us = timeout.count() * 1000;
   return conn_->await_notification(us / 1000000, us % 1000000);
+}
+
+size_t ensure_slot_count(pqxx::connection& conn, const std::string& relay, size_t wanted) {
+  pqxx::work tx{conn};
+  auto current = tx.exec1("SELECT slot_count FROM relay_settings FOR UPDATE")[0].as<size_t>();
+  if (current == wanted)
+    return current;
+  auto others = tx.exec_params1("SELECT count(*) FROM relay_member"
+                                " WHERE seen_until > now() AND relay <> $1",
+                                relay)[0]
+                    .as<size_t>();
+  if (others > 0) {
+    spdlog::warn("retranslator.slots is {} but the database has {}, and {} other retranslator(s) "
+                 "are alive: keeping {} (stop them all to change it)",
+                 wanted, current, others, current);
+    return current;
+  }
+  spdlog::info("changing the slot count from {} to {}: moving every waiting event to its new slot",
+               current, wanted);
+  // Writers wait until the new slots are in place; so does nothing else. This may take a while
+  // on a large backlog: no statement timeout here.
+  tx.exec0("SET LOCAL statement_timeout = 0");
+  tx.exec0("LOCK TABLE package_event IN SHARE ROW EXCLUSIVE MODE");
+  auto moved = tx.exec_params0("UPDATE package_event SET slot = package_id % $1"
+                               " WHERE slot <> package_id % $1",
+                               wanted)
+                   .affected_rows();
+  tx.exec_params0("UPDATE relay_settings SET slot_count = $1", wanted);
+  tx.exec_params0("DELETE FROM relay_slot WHERE slot >= $1", wanted);
+  tx.exec_params0("INSERT INTO relay_slot (slot) SELECT generate_series(0, $1 - 1)"
+                  " ON CONFLICT (slot) DO NOTHING",
+                  wanted);
+  // Every lease is void: whoever reads a slot next starts from its first event.
+  tx.exec0("UPDATE relay_slot SET owner = NULL, lease_until = NULL, epoch = epoch + 1");
+  tx.commit();
+  spdlog::info("slot count is now {} ({} event(s) moved)", wanted, moved);
+  return wanted;
 }
 
 } // namespace lpa::db

@@ -15,10 +15,11 @@
 
 namespace lpa::db {
 
-// One claimed package_event row, as the retranslator sends it.
+// One package_event row, as the retranslator sends it.
 struct outbox_event {
   uint64_t id = 0;
   uint64_t package_id = 0;
+  uint32_t slot = 0;
   std::string type; // Created | Updated | Removed
   uint64_t package_seq = 0;
   std::string payload; // JSON text; empty for Removed
@@ -26,45 +27,76 @@ struct outbox_event {
   std::string traceparent;
 };
 
-// What the cleaner applies for one owner: delete what Kafka acknowledged, release the rest.
-struct outbox_outcome {
-  std::string owner;
-  std::vector<uint64_t> delivered;
-  std::vector<uint64_t> released;
+// Where a slot's reader stands: events with ids up to `cursor` were read already.
+struct slot_cursor {
+  uint32_t slot = 0;
+  uint64_t cursor = 0;
 };
 
-struct clean_result {
+// A slot leased by a retranslator; `epoch` grows with every acquisition.
+struct slot_lease {
+  uint32_t slot = 0;
+  uint64_t epoch = 0;
+};
+
+// An event Kafka acknowledged, to be deleted while its slot still has the epoch it was read in.
+struct delivered_event {
+  uint64_t id = 0;
+  uint32_t slot = 0;
+  uint64_t epoch = 0;
+};
+
+struct delete_result {
   size_t deleted = 0;
-  size_t released = 0;
   std::vector<double> commit_to_delete_seconds; // per deleted event, on the DB clock
 };
 
-// The retranslator's side of the outbox. Every time and lease is computed by PostgreSQL.
+// What a retranslator learns at a heartbeat.
+struct membership {
+  size_t live_relays = 0;       // retranslators with a heartbeat that has not expired
+  std::vector<slot_lease> held; // the slots this one holds, leases extended
+  size_t slot_count = 0;
+};
+
+struct acquired_slots {
+  std::vector<slot_lease> leases;
+  size_t taken_over = 0; // of them, slots another retranslator held until its lease expired
+};
+
+// The retranslator's side of the outbox: slot leases, reads and deletes. Every time and lease is
+// computed by PostgreSQL. Every method is one autocommit statement (or one short transaction
+// that waits for nothing), so no transaction stays open across a network wait.
 // Not thread-safe: one per actor.
 class outbox_store {
 public:
   explicit outbox_store(const store_settings& settings);
   ~outbox_store();
 
-  // Claims up to `limit` events for `owner` with a lease of `lease`, oldest first, such that
-  // for every package the claimed events are a gap-free run starting at its oldest event in
-  // the table, and no package has events leased to two owners at once. Claims of all processes
-  // are serialized by a transaction advisory lock, which makes these rules hold under
-  // concurrency; FOR UPDATE SKIP LOCKED keeps claims from waiting on rows the cleaner or the
-  // API are writing. Events whose lease expired are claimable again.
-  std::vector<outbox_event> claim(const std::string& owner, size_t limit,
-                                  std::chrono::milliseconds lease);
+  // Reads, for each slot, the events after its cursor in id order (at most `per_slot` each, at
+  // most `limit` in all, slots taken in the order given), plus any event at or below a cursor
+  // that is not in `held` (committed late: its id was taken before an event already read, but
+  // it committed after the read). Both parts come from one snapshot.
+  std::vector<outbox_event> read(const std::vector<slot_cursor>& slots,
+                                 const std::vector<uint64_t>& held, size_t per_slot, size_t limit);
 
-  // Extends the lease of `ids` still held by `owner`; returns how many were extended.
-  size_t renew(const std::string& owner, const std::vector<uint64_t>& ids,
-               std::chrono::milliseconds lease);
+  // Deletes what Kafka acknowledged, each row only while its slot is still leased to `relay`
+  // in the epoch it was read in; rows locked by someone else are skipped, not waited for.
+  delete_result delete_delivered(const std::string& relay,
+                                 const std::vector<delivered_event>& events);
 
-  // Applies many owners' outcomes in one statement. Rows no longer held by the named owner
-  // (lease expired and re-claimed) are left alone.
-  clean_result clean(const std::vector<outbox_outcome>& outcomes);
+  // Records that `relay` is alive for `lease`, extends the leases of the slots it holds, and
+  // says how many retranslators are alive and which slots it holds now (a slot taken over after
+  // its lease expired is no longer among them).
+  membership heartbeat(const std::string& relay, std::chrono::milliseconds lease);
 
-  // Releases every event `owner` holds (its actor died); returns how many.
-  size_t release_owner(const std::string& owner);
+  // Takes up to `count` slots that are free or whose lease expired, each with a new epoch.
+  acquired_slots acquire(const std::string& relay, size_t count, std::chrono::milliseconds lease);
+
+  // Gives slots back (free at once for others); only those still held in the given epoch.
+  size_t release(const std::string& relay, const std::vector<slot_lease>& slots);
+
+  // Releases every slot of `relay` and removes it from the live retranslators.
+  void leave(const std::string& relay);
 
   // Age in seconds of the oldest event still in the table, 0 when it is empty (DB clock).
   double oldest_event_age_seconds();
@@ -82,14 +114,23 @@ private:
   std::unique_ptr<notification_counter> receiver_;
 };
 
+// Makes the database's slot count `wanted` when it differs and no other retranslator than
+// `relay` is alive: every event is moved to its new slot, and the slot table is rebuilt, in one
+// transaction that holds off writers meanwhile. Returns the slot count in force (the
+// database's, which is `wanted` unless others are alive).
+size_t ensure_slot_count(pqxx::connection& conn, const std::string& relay, size_t wanted);
+
 // An outbox_store that connects on first use and again after the connection broke, so an actor
 // rides out a PostgreSQL restart without being restarted itself.
 class outbox_session {
 public:
-  // on_connect runs on every fresh connection (e.g. to LISTEN again).
+  // on_connect runs on every fresh connection (e.g. to LISTEN again); on_error sees every
+  // failure before it propagates (for metrics).
   explicit outbox_session(store_settings settings,
-                          std::function<void(outbox_store&)> on_connect = {})
-      : settings_(std::move(settings)), on_connect_(std::move(on_connect)) {}
+                          std::function<void(outbox_store&)> on_connect = {},
+                          std::function<void(const std::exception&)> on_error = {})
+      : settings_(std::move(settings)), on_connect_(std::move(on_connect)),
+        on_error_(std::move(on_error)) {}
 
   // Runs f(store); exceptions propagate, and a connection failure drops the connection first.
   template <class F>
@@ -102,6 +143,8 @@ public:
       }
       return f(*store_);
     } catch (const std::exception& e) {
+      if (on_error_)
+        on_error_(e);
       if (is_connection_failure(e) || (store_ && !store_->connection().is_open()))
         store_.reset();
       throw;
@@ -111,6 +154,7 @@ public:
 private:
   store_settings settings_;
   std::function<void(outbox_store&)> on_connect_;
+  std::function<void(const std::exception&)> on_error_;
   std::unique_ptr<outbox_store> store_;
 };
 

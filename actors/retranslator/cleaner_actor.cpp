@@ -1,4 +1,4 @@
-#include "actors/retranslator/pipeline.hpp"
+#include "actors/retranslator/cleaner_actor.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -6,42 +6,52 @@ namespace lpa {
 
 namespace {
 
+struct cleaner_state {
+  struct waiting {
+    std::vector<db::delivered_event> events;
+    caf::typed_response_promise<uint64_t> promise;
+  };
+  std::vector<waiting> pending;
+  size_t pending_events = 0;
+  bool flush_scheduled = false;
+  uint32_t failed_attempts = 0;
+  static inline const char* name = "cleaner";
+};
+
 using cleaner_ptr = cleaner_actor::stateful_pointer<cleaner_state>;
 
 // One statement for everything waiting; every waiter is answered once it committed. A failed
-// statement keeps the outcomes and tries again with backoff; after max_attempts the waiters get
-// an error, stop renewing those leases, and the events come back when the leases end.
-void flush(cleaner_ptr self, const cleaner_settings& settings, const clean_fn& apply,
+// statement keeps the requests and tries again with backoff; after max_attempts the waiters get
+// an error (they ask again later: a delivered event stays in flight until deleted).
+void flush(cleaner_ptr self, const cleaner_settings& settings, const delete_fn& apply,
            const pipeline_metrics& metrics) {
   auto& st = self->state;
   if (st.pending.empty())
     return;
-  std::vector<db::outbox_outcome> outcomes;
-  outcomes.reserve(st.pending.size());
+  std::vector<db::delivered_event> events;
+  events.reserve(st.pending_events);
   for (const auto& w : st.pending)
-    outcomes.push_back(w.outcome);
+    events.insert(events.end(), w.events.begin(), w.events.end());
   try {
-    auto result = apply(outcomes);
-    metrics.events_released.Increment(static_cast<double>(result.released));
+    auto result = apply(events);
     for (auto seconds : result.commit_to_delete_seconds)
       metrics.commit_to_ack.Observe(seconds);
     for (auto& w : st.pending)
-      w.promise.deliver(true);
+      w.promise.deliver(static_cast<uint64_t>(w.events.size()));
     st.failed_attempts = 0;
   } catch (const std::exception& e) {
     ++st.failed_attempts;
     if (st.failed_attempts < settings.max_attempts) {
       auto delay
           = exponential_backoff(settings.backoff_min, settings.backoff_max, st.failed_attempts - 1);
-      spdlog::warn("cleaner: applying {} outcome(s) failed (attempt {}), retrying in {} ms: {}",
-                   outcomes.size(), st.failed_attempts, delay.count(), e.what());
+      spdlog::warn("cleaner: deleting {} event(s) failed (attempt {}), retrying in {} ms: {}",
+                   events.size(), st.failed_attempts, delay.count(), e.what());
       st.flush_scheduled = true;
       self->delayed_send(self, delay, flush_atom_v);
       return;
     }
-    spdlog::error("cleaner: giving up on {} outcome(s) after {} attempts; their leases will "
-                  "expire: {}",
-                  outcomes.size(), st.failed_attempts, e.what());
+    spdlog::error("cleaner: giving up on deleting {} event(s) after {} attempts: {}", events.size(),
+                  st.failed_attempts, e.what());
     for (auto& w : st.pending)
       w.promise.deliver(caf::make_error(caf::sec::runtime_error));
     st.failed_attempts = 0;
@@ -50,19 +60,15 @@ void flush(cleaner_ptr self, const cleaner_settings& settings, const clean_fn& a
   st.pending_events = 0;
 }
 
-} // namespace
-
-cleaner_actor::behavior_type cleaner(cleaner_ptr self, cleaner_settings settings, clean_fn apply,
-                                     release_fn release, metrics_ptr metrics,
-                                     actor_probe_ptr probe) {
+cleaner_actor::behavior_type cleaner(cleaner_ptr self, cleaner_settings settings, delete_fn apply,
+                                     metrics_ptr metrics, actor_probe_ptr probe) {
   return {
-      [=](clean_atom, db::outbox_outcome& outcome) -> caf::result<bool> {
+      [=](delete_atom, std::vector<db::delivered_event>& events) -> caf::result<uint64_t> {
         auto scope = probe->enter(self);
         auto& st = self->state;
-        auto events = outcome.delivered.size() + outcome.released.size();
-        auto promise = self->make_response_promise<bool>();
-        st.pending.push_back({std::move(outcome), promise});
-        st.pending_events += events;
+        auto promise = self->make_response_promise<uint64_t>();
+        st.pending_events += events.size();
+        st.pending.push_back({std::move(events), promise});
         if (st.failed_attempts == 0 && st.pending_events >= settings.batch) {
           flush(self, settings, apply, *metrics);
         } else if (!st.flush_scheduled) {
@@ -76,20 +82,15 @@ cleaner_actor::behavior_type cleaner(cleaner_ptr self, cleaner_settings settings
         self->state.flush_scheduled = false;
         flush(self, settings, apply, *metrics);
       },
-      [=](release_atom, const std::string& owner) -> caf::result<uint64_t> {
-        auto scope = probe->enter(self);
-        try {
-          auto n = release(owner);
-          metrics->events_released.Increment(static_cast<double>(n));
-          spdlog::info("cleaner: released {} event(s) of {}", n, owner);
-          return static_cast<uint64_t>(n);
-        } catch (const std::exception& e) {
-          spdlog::warn("cleaner: cannot release the events of {} (their leases will expire): {}",
-                       owner, e.what());
-          return caf::make_error(caf::sec::runtime_error);
-        }
-      },
   };
+}
+
+} // namespace
+
+cleaner_actor spawn_cleaner(caf::actor_system& sys, spawn_mode mode, cleaner_settings settings,
+                            delete_fn apply, metrics_ptr metrics, actor_probe_ptr probe) {
+  return spawn_in(sys, mode, cleaner, std::move(settings), std::move(apply), std::move(metrics),
+                  std::move(probe));
 }
 
 } // namespace lpa

@@ -16,7 +16,8 @@ hablof::proto::v1::EventType event_type(const std::string& type) {
 
 } // namespace
 
-kafka_record encode(const db::outbox_event& event) {
+kafka_record encode(const batch_event& e) {
+  const auto& event = e.event;
   hablof::proto::v1::PackageEvent value;
   value.set_id(event.id);
   value.set_packageid(event.package_id);
@@ -33,6 +34,9 @@ kafka_record encode(const db::outbox_event& event) {
 
   kafka_record record;
   record.event_id = event.id;
+  record.slot = event.slot;
+  record.round = e.round;
+  record.index = e.index;
   record.key = std::to_string(event.package_id);
   record.value = value.SerializeAsString();
   record.headers = {{header_event_id, std::to_string(event.id)},

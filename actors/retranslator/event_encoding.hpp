@@ -13,6 +13,7 @@ inline constexpr const char* header_traceparent = "traceparent";
 // The wire form consumers of the replaced service decode unchanged: value =
 // hablof.proto.v1.PackageEvent, key = package id in decimal; plus headers event-id, event-type,
 // package-seq and, when the event was traced, traceparent.
-kafka_record encode(const db::outbox_event& event);
+// The record carries the event's slot and round for the sender.
+kafka_record encode(const batch_event& e);
 
 } // namespace lpa

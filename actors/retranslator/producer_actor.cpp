@@ -1,7 +1,15 @@
+#include "actors/retranslator/producer_actor.hpp"
+
 #include "actors/retranslator/event_encoding.hpp"
-#include "actors/retranslator/pipeline.hpp"
 
 namespace lpa {
+
+namespace {
+
+struct producer_state {
+  sender_actor sender;
+  static inline const char* name = "producer";
+};
 
 producer_actor::behavior_type producer(producer_actor::stateful_pointer<producer_state> self,
                                        actor_probe_ptr probe) {
@@ -14,7 +22,6 @@ producer_actor::behavior_type producer(producer_actor::stateful_pointer<producer
         records.reserve(batch.events.size());
         for (const auto& event : batch.events)
           records.push_back(encode(event));
-        // The sender answers the consumer directly.
         return self->delegate(self->state.sender, send_atom_v, std::move(records));
       },
       [=](wire_atom, sender_actor sender) {
@@ -22,6 +29,12 @@ producer_actor::behavior_type producer(producer_actor::stateful_pointer<producer
         self->state.sender = std::move(sender);
       },
   };
+}
+
+} // namespace
+
+producer_actor spawn_producer(caf::actor_system& sys, actor_probe_ptr probe) {
+  return sys.spawn(producer, std::move(probe));
 }
 
 } // namespace lpa

@@ -36,19 +36,25 @@ retranslator_service::retranslator_service(const settings& cfg,
   spdlog::info("retranslator {}: metrics on {}:{}/metrics", instance_,
                cfg.retranslator.metrics_host, metrics_port());
 
-  db::migrate_when_reachable({cfg.db.dsn, cfg.db.connect_timeout, cfg.db.statement_timeout},
-                             stop_requested);
+  db::store_settings store{cfg.db.dsn, cfg.db.connect_timeout, cfg.db.statement_timeout};
+  db::migrate_when_reachable(store, stop_requested);
+  {
+    auto conn = db::connect(store);
+    cfg_.retranslator.slots = static_cast<int>(
+        db::ensure_slot_count(*conn, instance_, static_cast<size_t>(cfg.retranslator.slots)));
+  }
 
   register_retranslator_protocol(caf_cfg_);
   system_ = std::make_unique<caf::actor_system>(caf_cfg_);
-  retranslator_plan plan{cfg, instance_, std::make_shared<pipeline_metrics>(*registry_),
+  retranslator_plan plan{cfg_, instance_, std::make_shared<pipeline_metrics>(*registry_),
                          std::make_shared<actor_probes>(*registry_)};
   watcher_ = std::make_unique<caf::scoped_actor>(*system_);
-  supervisor_ = (*watcher_)->spawn<caf::monitored>(retranslator_supervisor, std::move(plan));
+  supervisor_ = spawn_retranslator_supervisor(*system_, std::move(plan));
+  (*watcher_)->monitor(supervisor_);
   supervisor_addr_ = supervisor_.address();
-  spdlog::info("relaying {} to Kafka {} topic {} ({} consumers, {} producers, window {})",
-               "package_event", cfg.kafka.brokers, cfg.kafka.topic, cfg.retranslator.consumers,
-               cfg.retranslator.producers, cfg.retranslator.window);
+  spdlog::info("relaying {} to Kafka {} topic {} ({} slots, {} consumers, {} producers, window {})",
+               "package_event", cfg.kafka.brokers, cfg.kafka.topic, cfg_.retranslator.slots,
+               cfg.retranslator.consumers, cfg.retranslator.producers, cfg.retranslator.window);
 }
 
 retranslator_service::~retranslator_service() {

@@ -26,8 +26,8 @@ public:
   retranslator_service(const retranslator_service&) = delete;
   retranslator_service& operator=(const retranslator_service&) = delete;
 
-  // Clean stop (SIGTERM): stop claiming, wait for in-flight events up to the shutdown deadline,
-  // release the rest, stop the pipeline. Returns once the supervisor answered; may run on
+  // Clean stop (SIGTERM): stop reading, wait for in-flight events up to the shutdown deadline,
+  // release every slot, stop the pipeline. Returns once the supervisor answered; may run on
   // another thread than wait().
   void drain();
 
@@ -38,6 +38,7 @@ public:
   int metrics_port() const;
   caf::actor_system& system() { return *system_; }
   const retranslator_supervisor_actor& supervisor() const { return supervisor_; }
+  // This process's retranslator id (the owner of its slot leases).
   const std::string& instance() const { return instance_; }
 
 private:

@@ -1,20 +1,19 @@
-#include "actors/retranslator/pipeline.hpp"
+#include "actors/retranslator/sender_actor.hpp"
 
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafkacpp.h>
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
-#include <numeric>
+#include <deque>
+#include <map>
 
 namespace lpa {
 
 namespace {
 
-using sender_ptr = sender_actor::stateful_pointer<sender_state>;
-
 constexpr milliseconds poll_period{5};
 constexpr milliseconds queue_full_pause{20};
+constexpr auto error_log_interval = std::chrono::seconds{30};
 
 // A message's place, packed into librdkafka's opaque pointer (no allocation to leak).
 constexpr unsigned index_bits = 24; // batches stay far below 16 M records
@@ -28,19 +27,184 @@ std::pair<uint64_t, size_t> from_opaque(void* opaque) {
   return {raw >> index_bits, static_cast<size_t>(raw & ((1u << index_bits) - 1))};
 }
 
-// Errors Kafka will not get over by trying again.
-bool is_permanent(RdKafka::ErrorCode err) {
-  switch (err) {
-  case RdKafka::ERR_MSG_SIZE_TOO_LARGE:
-  case RdKafka::ERR_INVALID_MSG:
-  case RdKafka::ERR_INVALID_RECORD:
-  case RdKafka::ERR__INVALID_ARG:
-  case RdKafka::ERR_TOPIC_AUTHORIZATION_FAILED:
-  case RdKafka::ERR_CLUSTER_AUTHORIZATION_FAILED:
-    return true;
-  default:
-    return false;
+struct pending_batch {
+  std::vector<kafka_record> records;
+  size_t next = 0;        // records[next..] are not produced yet (order kept)
+  size_t outstanding = 0; // produced, report pending
+  std::vector<bool> decided;
+  delivery_result result;
+  std::chrono::steady_clock::time_point started;
+  caf::typed_response_promise<delivery_result> promise;
+};
+
+// The records of a slot's round that reached the sender so far.
+struct round_progress {
+  uint64_t round = 0;
+  uint64_t next_index = 0;
+};
+
+class kafka_callbacks;
+
+struct sender_state {
+  ~sender_state();
+  sender_settings settings;
+  metrics_ptr metrics;
+  std::unique_ptr<kafka_callbacks> callbacks;
+  std::unique_ptr<RdKafka::Producer> producer;
+  std::map<uint64_t, pending_batch> batches;
+  std::deque<uint64_t> to_produce;            // batches with records not produced yet, in order
+  std::map<uint32_t, uint64_t> failed_round;  // slot -> the latest round with a failed record
+  std::map<uint32_t, round_progress> arrived; // slot -> the latest round seen, and how far
+  uint64_t next_batch = 1;
+  bool paused = false; // librdkafka's queue was full: a retry timer resumes
+  bool fatal = false;  // the producer failed fatally: replaced at the next poll
+  std::chrono::steady_clock::time_point next_error_log{};
+  size_t errors_since_log = 0;
+  static inline const char* name = "sender";
+};
+
+using sender_ptr = sender_actor::stateful_pointer<sender_state>;
+
+void on_report(sender_ptr self, uint64_t batch, size_t index, RdKafka::ErrorCode err,
+               const std::string& reason);
+
+// Delivery reports and client errors, both called from producer->poll() on the sender's thread.
+class kafka_callbacks : public RdKafka::DeliveryReportCb, public RdKafka::EventCb {
+public:
+  explicit kafka_callbacks(sender_ptr self) : self_(self) {}
+
+  void dr_cb(RdKafka::Message& msg) override {
+    auto [batch, index] = from_opaque(msg.msg_opaque());
+    on_report(self_, batch, index, msg.err(), msg.errstr());
   }
+
+  void event_cb(RdKafka::Event& event) override {
+    if (event.type() != RdKafka::Event::EVENT_ERROR)
+      return;
+    auto& st = self_->state;
+    st.metrics->kafka_errors.Increment();
+    if (event.fatal())
+      st.fatal = true;
+    // Broker down, connection refused: logged at most every 30 s with a count.
+    auto now = std::chrono::steady_clock::now();
+    ++st.errors_since_log;
+    if (event.fatal() || now >= st.next_error_log) {
+      spdlog::warn("sender: Kafka: {} ({} error(s) since the last report)", event.str(),
+                   st.errors_since_log);
+      st.errors_since_log = 0;
+      st.next_error_log = now + error_log_interval;
+    }
+  }
+
+private:
+  sender_ptr self_;
+};
+
+bool round_failed(const sender_state& st, const kafka_record& r) {
+  auto it = st.failed_round.find(r.slot);
+  return it != st.failed_round.end() && r.round <= it->second;
+}
+
+void fail_round(sender_state& st, const kafka_record& r) {
+  auto& round = st.failed_round[r.slot];
+  round = std::max(round, r.round);
+}
+
+// Records reach the sender in their slot's order, unless a batch was lost on the way with a
+// stage that died (a producer, or a sender before this one): then the next record that arrives
+// is not the next of its round, and the round fails as if that batch had been refused. A record
+// of a round older than one already seen is stale (its slot started over) and fails as well.
+void check_arrival(sender_state& st, const kafka_record& r) {
+  auto& seen = st.arrived[r.slot];
+  if (r.round > seen.round)
+    seen = {r.round, 0};
+  if (r.round == seen.round && r.index == seen.next_index) {
+    ++seen.next_index;
+    return;
+  }
+  if (r.round == seen.round && !round_failed(st, r))
+    spdlog::warn("sender: slot {}: record {} of its round arrived while {} was expected; an "
+                 "earlier batch was lost on the way, the slot sends again from there",
+                 r.slot, r.index, seen.next_index);
+  fail_round(st, r);
+}
+
+void finish_if_done(sender_ptr self, uint64_t id) {
+  auto& st = self->state;
+  auto it = st.batches.find(id);
+  if (it == st.batches.end())
+    return;
+  auto& b = it->second;
+  if (b.outstanding > 0 || b.next < b.records.size())
+    return;
+  st.metrics->send_latency.Observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - b.started).count());
+  st.metrics->events_sent.Increment(static_cast<double>(b.result.delivered.size()));
+  st.metrics->events_failed.Increment(static_cast<double>(b.result.refused.size()));
+  b.promise.deliver(std::move(b.result));
+  st.batches.erase(it);
+}
+
+void decide(pending_batch& b, size_t index, std::vector<uint64_t> delivery_result::*outcome) {
+  if (b.decided[index])
+    return;
+  b.decided[index] = true;
+  (b.result.*outcome).push_back(b.records[index].event_id);
+}
+
+void on_report(sender_ptr self, uint64_t id, size_t index, RdKafka::ErrorCode err,
+               const std::string& reason) {
+  auto& st = self->state;
+  auto it = st.batches.find(id);
+  if (it == st.batches.end())
+    return;
+  auto& b = it->second;
+  --b.outstanding;
+  const auto& record = b.records[index];
+  if (err == RdKafka::ERR_NO_ERROR) {
+    decide(b, index, &delivery_result::delivered);
+  } else if (err == RdKafka::ERR__PURGE_QUEUE || err == RdKafka::ERR__PURGE_INFLIGHT
+             || err == RdKafka::ERR__DESTROY) {
+    fail_round(st, record); // lost with a producer that is being replaced
+    decide(b, index, &delivery_result::released);
+  } else {
+    spdlog::error("sender: Kafka refused event {} (slot {}): {}", record.event_id, record.slot,
+                  reason);
+    fail_round(st, record);
+    decide(b, index, &delivery_result::refused);
+  }
+  finish_if_done(self, id);
+}
+
+std::unique_ptr<RdKafka::Producer> make_producer(sender_ptr self) {
+  auto& st = self->state;
+  std::string err;
+  std::unique_ptr<RdKafka::Conf> conf{RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL)};
+  const std::pair<std::string, std::string> props[] = {
+      {"bootstrap.servers", st.settings.brokers},
+      // Idempotent: per-partition order across librdkafka's own retries, acks=all.
+      {"enable.idempotence", "true"},
+      // A failure that could leave a gap in a partition is fatal instead: nothing produced after
+      // a failed record is delivered.
+      {"enable.gapless.guarantee", "true"},
+      // Never give up on a message while Kafka is merely down: the window bounds what waits.
+      {"message.timeout.ms", "0"},
+      {"linger.ms", "5"},
+      {"reconnect.backoff.max.ms", "1000"}, // back within a second of the broker's return
+      {"queue.buffering.max.messages", std::to_string(st.settings.queue_limit)},
+      {"log_level", "3"},
+  };
+  for (const auto& [key, value] : props)
+    if (conf->set(key, value, err) != RdKafka::Conf::CONF_OK)
+      throw std::runtime_error("bad Kafka setting " + key + "=" + value + ": " + err);
+  RdKafka::DeliveryReportCb* reports = st.callbacks.get();
+  RdKafka::EventCb* events = st.callbacks.get();
+  conf->set("dr_cb", reports, err);
+  conf->set("event_cb", events, err);
+  std::unique_ptr<RdKafka::Producer> producer{RdKafka::Producer::create(conf.get(), err)};
+  if (!producer)
+    throw std::runtime_error("cannot create the Kafka producer: " + err);
+  return producer;
 }
 
 // Asks for all topics: a metadata request naming the topic would make a broker that allows it
@@ -92,184 +256,114 @@ void create_topic_if_missing(RdKafka::Producer& producer, const sender_settings&
   rd_kafka_NewTopic_destroy(topic);
 }
 
-void finish_if_done(sender_ptr self, uint64_t id, const sender_settings& settings,
-                    const pipeline_metrics& metrics);
-void stop_on_fatal_error(sender_ptr self);
-
-// Produces the batch's records from `next` on, in order. A full local queue pauses the batch
-// (order kept) until a retry timer resumes it.
-void produce_pending(sender_ptr self, uint64_t id, const sender_settings& settings,
-                     const pipeline_metrics& metrics) {
+// Drops whatever the producer still holds (its reports come back as purged) and releases every
+// record that never got a report.
+void purge_producer(sender_ptr self) {
   auto& st = self->state;
-  auto& b = st.batches.at(id);
-  while (b.next < b.records.size()) {
-    auto& r = b.records[b.next];
-    auto* headers = RdKafka::Headers::create();
-    for (const auto& [key, value] : r.headers)
-      headers->add(key, value);
-    auto err = st.producer->produce(settings.topic, RdKafka::Topic::PARTITION_UA,
-                                    RdKafka::Producer::RK_MSG_COPY, r.value.data(), r.value.size(),
-                                    r.key.data(), r.key.size(), 0, headers, to_opaque(id, b.next));
-    if (err == RdKafka::ERR__QUEUE_FULL) {
-      delete headers;
-      st.producer->poll(0);
-      self->delayed_send(self, queue_full_pause, retry_atom_v, id);
-      return;
-    }
-    if (err == RdKafka::ERR__FATAL) {
-      delete headers;
-      stop_on_fatal_error(self);
-      return;
-    }
-    if (err != RdKafka::ERR_NO_ERROR) {
-      delete headers;
-      spdlog::debug("sender: librdkafka refused event {}: {}", r.event_id, RdKafka::err2str(err));
-      if (b.result.failed.empty())
-        b.refusal = RdKafka::err2str(err);
-      b.result.failed.push_back(r.event_id);
-    } else {
-      ++b.outstanding; // headers now belong to librdkafka
-    }
-    ++b.next;
+  st.producer->purge(RdKafka::Producer::PURGE_QUEUE | RdKafka::Producer::PURGE_INFLIGHT);
+  st.producer->poll(0);
+  st.producer.reset();
+  std::vector<uint64_t> ids;
+  for (auto& [id, b] : st.batches) {
+    for (size_t i = 0; i < b.next; ++i)
+      if (!b.decided[i]) {
+        fail_round(st, b.records[i]);
+        decide(b, i, &delivery_result::released);
+      }
+    b.outstanding = 0;
+    ids.push_back(id);
   }
-  finish_if_done(self, id, settings, metrics);
+  for (auto id : ids)
+    finish_if_done(self, id);
 }
 
-// Answers the batch once every record has its fate; transient failures go round again after
-// an exponential backoff with jitter, in their original order.
-void finish_if_done(sender_ptr self, uint64_t id, const sender_settings& settings,
-                    const pipeline_metrics& metrics) {
+void produce_pending(sender_ptr self);
+
+// The producer failed fatally and refuses everything from now on: replace it. What it held is
+// released (its slots send again from there); the failed record itself was reported refused.
+void replace_producer(sender_ptr self) {
   auto& st = self->state;
-  auto& b = st.batches.at(id);
-  if (b.outstanding > 0 || b.next < b.records.size())
-    return;
-  if (!b.retry.empty()) {
-    std::sort(b.retry.begin(), b.retry.end());
-    std::vector<kafka_record> again;
-    for (auto i : b.retry)
-      again.push_back(std::move(b.records[i]));
-    b.records = std::move(again);
-    b.next = 0;
-    b.retry.clear();
-    metrics.events_retried.Increment(static_cast<double>(b.records.size()));
-    auto delay = exponential_backoff(settings.backoff_min, settings.backoff_max, b.attempt++);
-    // Full jitter on top of half the delay: spreads retries of many batches.
-    auto jitter = std::uniform_int_distribution<long long>(0, delay.count() / 2)(st.jitter);
-    delay = delay / 2 + milliseconds{jitter};
-    spdlog::warn("sender: {} event(s) not acknowledged, retry {} in {} ms", b.records.size(),
-                 b.attempt, delay.count());
-    self->delayed_send(self, delay, retry_atom_v, id);
-    return;
-  }
-  metrics.send_latency.Observe(
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - b.started).count());
-  metrics.events_sent.Increment(static_cast<double>(b.result.delivered.size()));
-  metrics.events_failed.Increment(static_cast<double>(b.result.failed.size()));
-  if (!b.result.failed.empty())
-    spdlog::error("sender: Kafka refused {} event(s) for good, first id {}: {}",
-                  b.result.failed.size(), b.result.failed.front(), b.refusal);
-  b.promise.deliver(std::move(b.result));
-  st.batches.erase(id);
-}
-
-class delivery_reports : public RdKafka::DeliveryReportCb {
-public:
-  delivery_reports(sender_ptr self, sender_settings settings, metrics_ptr metrics)
-      : self_(self), settings_(std::move(settings)), metrics_(std::move(metrics)) {}
-
-  // Runs inside producer->poll(), on the sender's own thread.
-  void dr_cb(RdKafka::Message& msg) override {
-    auto [id, index] = from_opaque(msg.msg_opaque());
-    auto& batches = self_->state.batches;
-    auto i = batches.find(id);
-    if (closing || i == batches.end())
-      return;
-    if (msg.err() == RdKafka::ERR__FATAL) {
-      stop_on_fatal_error(self_);
-      return;
-    }
-    auto& b = i->second;
-    --b.outstanding;
-    auto event_id = b.records[index].event_id;
-    if (msg.err() == RdKafka::ERR_NO_ERROR) {
-      b.result.delivered.push_back(event_id);
-    } else if (is_permanent(msg.err())) {
-      spdlog::debug("sender: Kafka refused event {}: {}", event_id, msg.errstr());
-      if (b.result.failed.empty())
-        b.refusal = msg.errstr();
-      b.result.failed.push_back(event_id);
-    } else {
-      spdlog::debug("sender: event {} not acknowledged: {}", event_id, msg.errstr());
-      b.retry.push_back(index);
-    }
-    finish_if_done(self_, id, settings_, *metrics_);
-  }
-
-  bool closing = false;
-
-private:
-  sender_ptr self_;
-  sender_settings settings_;
-  metrics_ptr metrics_;
-};
-
-// An idempotent producer that failed fatally refuses everything from then on: stop, so the
-// supervisor starts a fresh producer and the consumers release what this one held.
-void stop_on_fatal_error(sender_ptr self) {
-  auto& st = self->state;
-  auto* reports = static_cast<delivery_reports*>(st.reports.get());
-  if (reports->closing)
-    return;
-  reports->closing = true;
   std::string reason;
   st.producer->fatal_error(reason);
-  spdlog::error("sender: the Kafka producer failed fatally ({}); a new one takes over", reason);
-  self->quit(caf::make_error(caf::sec::runtime_error));
+  spdlog::error("sender: the Kafka producer failed fatally ({}); replacing it", reason);
+  st.metrics->producer_resets.Increment();
+  purge_producer(self);
+  st.fatal = false;
+  st.producer = make_producer(self);
+  produce_pending(self);
 }
 
-} // namespace
+// Produces queued records strictly in arrival order. A full local queue pauses everything
+// behind it until a retry timer resumes.
+void produce_pending(sender_ptr self) {
+  auto& st = self->state;
+  while (!st.to_produce.empty() && !st.paused && !st.fatal) {
+    auto id = st.to_produce.front();
+    auto& b = st.batches.at(id);
+    while (b.next < b.records.size()) {
+      auto& r = b.records[b.next];
+      if (round_failed(st, r)) {
+        decide(b, b.next++, &delivery_result::released);
+        continue;
+      }
+      auto* headers = RdKafka::Headers::create();
+      for (const auto& [key, value] : r.headers)
+        headers->add(key, value);
+      auto err
+          = st.producer->produce(st.settings.topic, RdKafka::Topic::PARTITION_UA,
+                                 RdKafka::Producer::RK_MSG_COPY, r.value.data(), r.value.size(),
+                                 r.key.data(), r.key.size(), 0, headers, to_opaque(id, b.next));
+      if (err == RdKafka::ERR_NO_ERROR) {
+        ++b.outstanding; // the headers belong to librdkafka now
+        ++b.next;
+        continue;
+      }
+      delete headers;
+      if (err == RdKafka::ERR__QUEUE_FULL) {
+        st.paused = true;
+        st.producer->poll(0);
+        self->delayed_send(self, queue_full_pause, retry_atom_v);
+        return;
+      }
+      if (err == RdKafka::ERR__FATAL) {
+        st.fatal = true;
+        return; // replaced at the next poll; this record goes out with the new producer
+      }
+      spdlog::error("sender: librdkafka refused event {} (slot {}): {}", r.event_id, r.slot,
+                    RdKafka::err2str(err));
+      fail_round(st, r);
+      decide(b, b.next++, &delivery_result::refused);
+    }
+    st.to_produce.pop_front();
+    finish_if_done(self, id);
+  }
+}
 
 sender_state::~sender_state() {
   if (!producer)
     return;
-  // Deliver what can still be delivered, then drop the rest: the consumers release those
-  // events once they learn this sender is gone.
-  static_cast<delivery_reports*>(reports.get())->closing = true;
+  // Deliver what can still be delivered, then drop the rest: the consumers hear that this
+  // sender is gone and send those events again.
   producer->flush(2000);
   producer->purge(RdKafka::Producer::PURGE_QUEUE | RdKafka::Producer::PURGE_INFLIGHT);
+  batches.clear(); // reports of purged messages find nothing to update
   producer->flush(0);
 }
 
 sender_actor::behavior_type sender(sender_ptr self, sender_settings settings, metrics_ptr metrics,
                                    actor_probe_ptr probe) {
   auto& st = self->state;
-  std::string err;
-  std::unique_ptr<RdKafka::Conf> conf{RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL)};
-  const std::pair<std::string, std::string> props[] = {
-      {"bootstrap.servers", settings.brokers},
-      {"enable.idempotence", "true"}, // keeps per-partition order across librdkafka's retries
-      {"acks", "all"},
-      {"linger.ms", "5"},
-      {"reconnect.backoff.max.ms", "1000"}, // back within a second of the broker's return
-      {"message.timeout.ms", std::to_string(settings.delivery_timeout.count())},
-      {"queue.buffering.max.messages", std::to_string(settings.queue_limit)},
-      {"log_level", "3"},
-  };
-  st.reports = std::make_unique<delivery_reports>(self, settings, metrics);
-  for (const auto& [key, value] : props)
-    if (conf->set(key, value, err) != RdKafka::Conf::CONF_OK) {
-      spdlog::error("sender: bad Kafka setting {}={}: {}", key, value, err);
-      self->quit(caf::make_error(caf::sec::invalid_argument));
-      return sender_actor::behavior_type::make_empty_behavior();
-    }
-  conf->set("dr_cb", st.reports.get(), err);
-  st.producer.reset(RdKafka::Producer::create(conf.get(), err));
-  if (!st.producer) {
-    spdlog::error("sender: cannot create the Kafka producer: {}", err);
+  st.settings = std::move(settings);
+  st.metrics = std::move(metrics);
+  st.callbacks = std::make_unique<kafka_callbacks>(self);
+  try {
+    st.producer = make_producer(self);
+  } catch (const std::exception& e) {
+    spdlog::error("sender: {}", e.what());
     self->quit(caf::make_error(caf::sec::runtime_error));
     return sender_actor::behavior_type::make_empty_behavior();
   }
-  create_topic_if_missing(*st.producer, settings);
+  create_topic_if_missing(*st.producer, st.settings);
   self->send(self, kpoll_atom_v);
   return {
       [=](send_atom, std::vector<kafka_record>& records) -> caf::result<delivery_result> {
@@ -277,24 +371,38 @@ sender_actor::behavior_type sender(sender_ptr self, sender_settings settings, me
         auto& st = self->state;
         auto id = st.next_batch++;
         auto& b = st.batches[id];
+        b.decided.assign(records.size(), false);
         b.records = std::move(records);
+        for (const auto& r : b.records)
+          check_arrival(st, r);
         b.started = std::chrono::steady_clock::now();
         b.promise = self->make_response_promise<delivery_result>();
         auto promise = b.promise;
-        produce_pending(self, id, settings, *metrics);
+        st.to_produce.push_back(id);
+        produce_pending(self);
         return promise;
       },
-      [=](retry_atom, uint64_t id) {
+      [=](retry_atom) {
         auto scope = probe->enter(self);
-        if (self->state.batches.count(id) > 0)
-          produce_pending(self, id, settings, *metrics);
+        self->state.paused = false;
+        produce_pending(self);
       },
       [=](kpoll_atom) {
         auto scope = probe->enter(self);
         self->state.producer->poll(0);
+        if (self->state.fatal)
+          replace_producer(self);
         self->delayed_send(self, poll_period, kpoll_atom_v);
       },
   };
+}
+
+} // namespace
+
+sender_actor spawn_sender(caf::actor_system& sys, sender_settings settings, metrics_ptr metrics,
+                          actor_probe_ptr probe) {
+  return sys.spawn<caf::detached>(sender, std::move(settings), std::move(metrics),
+                                  std::move(probe));
 }
 
 } // namespace lpa

@@ -120,17 +120,28 @@ TEST_CASE("A traced request's traceparent travels to the Kafka headers", "[retra
   CHECK(events[0].traceparent == traceparent);
 }
 
-TEST_CASE("SIGTERM-style drain delivers what is in flight, releases nothing twice, stops",
+TEST_CASE("A drain delivers what is in flight before it stops, then releases every slot",
           "[retranslator]") {
   pipeline_fixture p;
   auto committed = p.commit_rounds(500, 4);
+  p.kafka.set_down(true);
   auto relay = p.start_retranslator();
+  // Everything is read and waits in librdkafka for Kafka (the window holds all 2000).
+  REQUIRE(await_metric(relay->metrics_port(), "logistic_package_api_retranslator_events_processing",
+                       [](double v) { return v >= 2000; }));
+  std::thread stopping{[&] { relay->drain(); }};
+  // Kafka stays away for a while after the drain began: the drain must wait for the events in
+  // flight, not stop without them.
+  std::this_thread::sleep_for(500ms);
+  p.kafka.set_down(false);
+  stopping.join();
+  CHECK(relay->wait()); // ended normally
+  CHECK(p.outbox_rows() == 0);
   auto report = p.check(committed);
   INFO(report.summary());
   CHECK(report.ok());
-  relay->drain();
-  CHECK(relay->wait());        // ended normally
-  CHECK(p.leased_rows() == 0); // nothing left leased to a stopped process
+  CHECK(report.consumed == 2000); // in flight once, delivered once
+  CHECK(p.slots_held() == 0);     // nothing left leased to a stopped process
 }
 
 TEST_CASE("Metrics expose the pipeline and every actor by name", "[retranslator][ops]") {
@@ -151,8 +162,15 @@ TEST_CASE("Metrics expose the pipeline and every actor by name", "[retranslator]
                  && Catch::Contains("logistic_package_api_retranslator_events_failed_total")
                  && Catch::Contains("logistic_package_api_retranslator_events_retried_total")
                  && Catch::Contains("logistic_package_api_retranslator_events_released_total")
-                 && Catch::Contains("send_latency_seconds_bucket"));
-  for (auto actor : {"consumer-1", "consumer-2", "producer-1", "sender", "cleaner", "listener"}) {
+                 && Catch::Contains("send_latency_seconds_bucket")
+                 && Catch::Contains("logistic_package_api_retranslator_slots_owned 256")
+                 && Catch::Contains("logistic_package_api_retranslator_relays_live 1")
+                 && Catch::Contains("logistic_package_api_retranslator_slot_takeovers_total")
+                 && Catch::Contains("logistic_package_api_retranslator_producer_resets_total")
+                 && Catch::Contains("logistic_package_api_retranslator_kafka_errors_total")
+                 && Catch::Contains("logistic_package_api_retranslator_db_errors_total"));
+  for (auto actor :
+       {"consumer-1", "consumer-2", "producer-1", "sender", "cleaner", "listener", "slot-keeper"}) {
     INFO(actor);
     CHECK_THAT(
         metrics,

@@ -4,6 +4,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <thread>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -59,6 +61,9 @@ long long api_fixture::count(const std::string& table, const std::string& where)
 
 std::string http_get(int port, const std::string& path, int& status) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  // A stopped (SIGSTOP) server accepts but never answers: fail instead of hanging the test.
+  timeval limit{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof(limit));
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -77,6 +82,8 @@ std::string http_get(int port, const std::string& path, int& status) {
   for (ssize_t n; (n = ::recv(fd, buf, sizeof(buf), 0)) > 0;)
     response.append(buf, static_cast<size_t>(n));
   ::close(fd);
+  if (response.empty())
+    throw std::runtime_error("no HTTP answer from port " + std::to_string(port));
   // "HTTP/1.1 200 OK\r\n...\r\n\r\nbody"
   status = std::stoi(response.substr(response.find(' ') + 1, 3));
   auto body = response.find("\r\n\r\n");
@@ -86,6 +93,19 @@ std::string http_get(int port, const std::string& path, int& status) {
 double metric_value(const std::string& body, const std::string& series) {
   auto at = body.find("\n" + series + " ");
   return at == std::string::npos ? -1 : std::stod(body.substr(at + series.size() + 2));
+}
+
+bool await_metric(int port, const std::string& series, const std::function<bool(double)>& holds,
+                  std::chrono::milliseconds limit) {
+  auto until = std::chrono::steady_clock::now() + limit;
+  do {
+    int status = 0;
+    auto body = http_get(port, "/metrics", status);
+    if (status == 200 && holds(metric_value(body, series)))
+      return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds{50}); // polling: no event to await
+  } while (std::chrono::steady_clock::now() < until);
+  return false;
 }
 
 } // namespace lpa::test

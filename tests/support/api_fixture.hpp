@@ -10,6 +10,7 @@
 #include <pqxx/pqxx>
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -62,5 +63,10 @@ std::string http_get(int port, const std::string& path, int& status);
 // The value of one series in a Prometheus text body, e.g. `name` or `name{label="x"}`; -1 when
 // the series is absent.
 double metric_value(const std::string& body, const std::string& series);
+
+// Polls the /metrics endpoint on `port` until the series' value satisfies `holds` (an absent
+// series is -1); false when `limit` passed first.
+bool await_metric(int port, const std::string& series, const std::function<bool(double)>& holds,
+                  std::chrono::milliseconds limit = std::chrono::seconds{60});
 
 } // namespace lpa::test

@@ -26,7 +26,6 @@ settings pipeline_settings(const std::string& dsn, const std::string& brokers) {
   cfg.log.level = "warn";
   cfg.kafka.brokers = brokers;
   cfg.kafka.partitions = 3;
-  cfg.kafka.delivery_timeout = 3000ms;
   auto& rt = cfg.retranslator;
   rt.metrics_host = "127.0.0.1";
   rt.metrics_port = 0;
@@ -55,7 +54,8 @@ pipeline_fixture::pipeline_fixture(int partitions)
   pqxx::connection db{pg.dsn()};
   db::migrate(db);
   pqxx::work tx{db};
-  tx.exec0("TRUNCATE package, package_event RESTART IDENTITY");
+  tx.exec0("TRUNCATE package, package_event, relay_member RESTART IDENTITY");
+  tx.exec0("UPDATE relay_slot SET owner = NULL, lease_until = NULL");
   tx.commit();
   reader = std::make_unique<topic_reader>(kafka.bootstrap(), cfg.kafka.topic);
 }
@@ -92,11 +92,20 @@ long long pipeline_fixture::outbox_rows() {
   return tx.exec1("SELECT count(*) FROM package_event")[0].as<long long>();
 }
 
-long long pipeline_fixture::leased_rows() {
+long long pipeline_fixture::slots_held() {
   pqxx::connection conn{pg.dsn()};
   pqxx::read_transaction tx{conn};
-  return tx.exec1("SELECT count(*) FROM package_event WHERE event_status = 'Locked'")[0]
-      .as<long long>();
+  return tx.exec1("SELECT count(*) FROM relay_slot WHERE owner IS NOT NULL")[0].as<long long>();
+}
+
+std::map<std::string, long long> pipeline_fixture::slots_by_owner() {
+  pqxx::connection conn{pg.dsn()};
+  pqxx::read_transaction tx{conn};
+  std::map<std::string, long long> out;
+  for (const auto& r : tx.exec("SELECT owner, count(*) FROM relay_slot WHERE owner IS NOT NULL"
+                               " AND lease_until > now() GROUP BY owner"))
+    out[r[0].as<std::string>()] = r[1].as<long long>();
+  return out;
 }
 
 bool pipeline_fixture::await_empty_outbox(std::chrono::seconds limit) {

@@ -10,6 +10,7 @@
 #include <pqxx/pqxx>
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -34,7 +35,10 @@ struct pipeline_fixture {
   std::vector<committed_event> commit_rounds(size_t packages, uint64_t rounds);
 
   long long outbox_rows();
-  long long leased_rows();
+  // Slots some retranslator holds a lease on (expired or not).
+  long long slots_held();
+  // Live slot leases per retranslator id.
+  std::map<std::string, long long> slots_by_owner();
   // Waits (bounded) until every event was delivered and deleted; false on timeout.
   bool await_empty_outbox(std::chrono::seconds limit);
   // Reads the topic until every committed event was seen (or the timeout) and compares.

@@ -1,5 +1,5 @@
 // The batching CleanerActor on CAF's deterministic scheduler, with a fake database.
-#include "actors/retranslator/pipeline.hpp"
+#include "actors/retranslator/cleaner_actor.hpp"
 #include "tests/support/caf_fixture.hpp"
 
 #include <stdexcept>
@@ -12,7 +12,7 @@ namespace {
 struct cleaner_fixture : test::caf_fixture {
   prometheus::Registry registry;
   metrics_ptr metrics = std::make_shared<pipeline_metrics>(registry);
-  std::vector<std::vector<db::outbox_outcome>> applied; // one entry per statement
+  std::vector<std::vector<db::delivered_event>> applied; // one entry per statement
   int failures_left = 0;
   cleaner_actor cln;
 
@@ -23,19 +23,19 @@ struct cleaner_fixture : test::caf_fixture {
     s.backoff_min = 100ms;
     s.backoff_max = 400ms;
     s.max_attempts = 3;
-    clean_fn apply = [this](const std::vector<db::outbox_outcome>& outcomes) {
+    delete_fn apply = [this](const std::vector<db::delivered_event>& events) {
       if (failures_left > 0) {
         --failures_left;
         throw std::runtime_error("database unreachable");
       }
-      applied.push_back(outcomes);
-      db::clean_result r;
-      for (const auto& o : outcomes)
-        r.deleted += o.delivered.size();
+      applied.push_back(events);
+      db::delete_result r;
+      r.deleted = events.size();
+      r.commit_to_delete_seconds.assign(events.size(), 0.01);
       return r;
     };
-    release_fn release = [](const std::string&) { return size_t{0}; };
-    cln = sys().spawn(cleaner, s, apply, release, metrics, actor_probes{registry}.make("cleaner"));
+    cln = spawn_cleaner(sys(), spawn_mode::scheduled, s, apply, metrics,
+                        actor_probes{registry}.make("cleaner"));
     drain();
   }
 
@@ -45,17 +45,27 @@ struct cleaner_fixture : test::caf_fixture {
     drain();
   }
 
-  void clean(std::vector<uint64_t> delivered, std::vector<uint64_t> released = {}) {
-    self->send(cln, clean_atom_v, db::outbox_outcome{"owner-1", delivered, released});
+  void clean(std::vector<uint64_t> ids) {
+    std::vector<db::delivered_event> events;
+    for (auto id : ids)
+      events.push_back({id, static_cast<uint32_t>(id % 4), 1});
+    self->send(cln, delete_atom_v, events);
     drain();
   }
 
-  // Replies the test actor got so far: true = applied, false = error.
-  std::vector<bool> replies() {
-    std::vector<bool> out;
+  static std::vector<uint64_t> ids(const std::vector<db::delivered_event>& events) {
+    std::vector<uint64_t> out;
+    for (const auto& e : events)
+      out.push_back(e.id);
+    return out;
+  }
+
+  // Replies the test actor got so far: the count a request covered, or -1 for an error.
+  std::vector<int> replies() {
+    std::vector<int> out;
     while (self->mailbox().size() > 0)
-      self->receive([&](bool ok) { out.push_back(ok); },
-                    [&](caf::error&) { out.push_back(false); });
+      self->receive([&](uint64_t n) { out.push_back(static_cast<int>(n)); },
+                    [&](caf::error&) { out.push_back(-1); });
     return out;
   }
 };
@@ -66,10 +76,11 @@ TEST_CASE_METHOD(cleaner_fixture, "the cleaner flushes as soon as the batch is f
   clean({1, 2});
   CHECK(applied.empty());
   CHECK(replies().empty()); // nobody is answered before the statement committed
-  clean({3}, {4});
+  clean({3});
   REQUIRE(applied.size() == 1);
-  CHECK(applied[0].size() == 2); // both requests in one statement
-  CHECK(replies() == std::vector<bool>{true, true});
+  CHECK(ids(applied[0]) == std::vector<uint64_t>{1, 2, 3}); // both requests in one statement
+  CHECK(replies() == std::vector<int>{2, 1});
+  CHECK(metrics->commit_to_ack.Collect().histogram.sample_count == 3);
 }
 
 TEST_CASE_METHOD(cleaner_fixture, "the cleaner flushes a partial batch when its timer fires",
@@ -80,8 +91,8 @@ TEST_CASE_METHOD(cleaner_fixture, "the cleaner flushes a partial batch when its 
   CHECK(applied.empty());
   advance(1ms);
   REQUIRE(applied.size() == 1);
-  CHECK(applied[0][0].delivered == std::vector<uint64_t>{7});
-  CHECK(replies() == std::vector<bool>{true});
+  CHECK(ids(applied[0]) == std::vector<uint64_t>{7});
+  CHECK(replies() == std::vector<int>{1});
 }
 
 TEST_CASE_METHOD(cleaner_fixture, "a failed statement is retried with backoff and loses nothing",
@@ -94,20 +105,18 @@ TEST_CASE_METHOD(cleaner_fixture, "a failed statement is retried with backoff an
   clean({4});     // arrives while retrying: joins the pending statement
   advance(200ms); // third attempt succeeds with everything
   REQUIRE(applied.size() == 1);
-  REQUIRE(applied[0].size() == 2);
-  CHECK(applied[0][0].delivered == std::vector<uint64_t>{1, 2, 3});
-  CHECK(applied[0][1].delivered == std::vector<uint64_t>{4});
-  CHECK(replies() == std::vector<bool>{true, true});
+  CHECK(ids(applied[0]) == std::vector<uint64_t>{1, 2, 3, 4});
+  CHECK(replies() == std::vector<int>{3, 1});
 }
 
-TEST_CASE_METHOD(cleaner_fixture, "after max attempts the waiters get an error, leases decide",
+TEST_CASE_METHOD(cleaner_fixture, "after max attempts the waiters get an error and ask again",
                  "[cleaner]") {
   failures_left = 10;
   clean({1, 2, 3});
   advance(100ms);
   advance(200ms);
   CHECK(applied.empty());
-  CHECK(replies() == std::vector<bool>{false});
+  CHECK(replies() == std::vector<int>{-1});
   failures_left = 0;
   clean({5, 6, 7}); // the cleaner keeps working afterwards
   CHECK(applied.size() == 1);

@@ -92,7 +92,7 @@ TEST_CASE("an empty file gives the defaults") {
   CHECK(s.retranslator.restart_window == 1min);
 }
 
-TEST_CASE("file values are applied; missing keys keep their defaults") {
+TEST_CASE("file values are applied, missing keys keep their defaults") {
   auto s = lpa::parse_settings(R"(
 service:
   environment: staging
@@ -164,8 +164,8 @@ status: {host: 127.0.0.3, port: 2}
 metrics: {host: 127.0.0.4, port: 3}
 db: {dsn: host=x, writers: 3, readers: 3, statement_timeout: 3s, connect_timeout: 4s}
 repo: {restart_backoff_min: 5ms, restart_backoff_max: 6ms}
-kafka: {brokers: b:1, topic: t, partitions: 7, delivery_timeout: 18s}
-retranslator: {metrics_host: 127.0.0.5, metrics_port: 4, consumers: 5, batch_size: 6,
+kafka: {brokers: b:1, topic: t, partitions: 7}
+retranslator: {metrics_host: 127.0.0.5, metrics_port: 4, slots: 18, consumers: 5, batch_size: 6,
                producers: 7, window: 8, lease: 9s, poll_interval: 10s, send_backoff_min: 11ms,
                send_backoff_max: 12ms, cleaner_batch: 13, cleaner_interval: 14ms,
                restart_backoff_min: 19ms, restart_backoff_max: 20ms,
@@ -219,8 +219,11 @@ TEST_CASE("a bad value names the key, the value and where it came from") {
           == "config: retranslator.consumers: expected an integer >= 1, got '2.5' (from env "
              "LPA_RETRANSLATOR_CONSUMERS)");
     CHECK(parse_error("", {{"LPA_RETRANSLATOR_WINDOW", "99999999999999999999"}})
-          == "config: retranslator.window: expected an integer >= 1, got "
+          == "config: retranslator.window: expected an integer from 1 to 10000000, got "
              "'99999999999999999999' (from env LPA_RETRANSLATOR_WINDOW)");
+    CHECK(parse_error("", {{"LPA_RETRANSLATOR_SLOTS", "0"}})
+          == "config: retranslator.slots: expected an integer from 1 to 65536, got '0' (from "
+             "env LPA_RETRANSLATOR_SLOTS)");
     CHECK(parse_error("", {{"LPA_KAFKA_PARTITIONS", "10001"}})
           == "config: kafka.partitions: expected an integer from 1 to 10000, got '10001' (from "
              "env LPA_KAFKA_PARTITIONS)");
@@ -271,6 +274,14 @@ TEST_CASE("cross-field checks") {
   CHECK(parse_error("retranslator:\n  batch_size: 2000\n")
         == "config: retranslator.batch_size: must not exceed retranslator.window, got 2000 (from "
            "<yaml text> line 2, column 15) > 1000 (default)");
+  // Every consumer needs at least one event of credit.
+  CHECK(parse_error("retranslator:\n  consumers: 8\n  window: 4\n  batch_size: 4\n")
+        == "config: retranslator.consumers: must not exceed retranslator.window, got 8 (from "
+           "<yaml text> line 2, column 14) > 4 (from <yaml text> line 3, column 11)");
+  // Shorter leases would be renewed more often than a round trip takes.
+  CHECK(parse_error("", {{"LPA_RETRANSLATOR_LEASE", "3ms"}})
+        == "config: retranslator.lease: must be at least 1s, got 3ms (from env "
+           "LPA_RETRANSLATOR_LEASE)");
   // Equal bounds are fine.
   auto s = lpa::parse_settings("retranslator:\n  batch_size: 1000\n  send_backoff_min: 10s\n",
                                no_env());

@@ -29,7 +29,7 @@ TEST_CASE("a child that ran stably restarts after the shortest backoff again", "
   CHECK(policy.on_failure(t + 2ms, t + 5000ms) == 10ms);
 }
 
-TEST_CASE("more than max_restarts within the window escalates; older ones age out", "[restart]") {
+TEST_CASE("more than max_restarts within the window escalates, older ones age out", "[restart]") {
   restart_policy policy{1ms, 1ms, 3, 1000ms};
   restart_policy::time_point t{};
   CHECK(policy.on_failure(t, t + 100ms).has_value());
