@@ -8,6 +8,7 @@ packages=(
   libcaf-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libpqxx-dev librdkafka-dev prometheus-cpp-dev libcivetweb-dev libspdlog-dev libyaml-cpp-dev
   catch2 postgresql-15 kafkacat
+  prometheus docker-compose python3-yaml
 )
 
 missing=()
