@@ -2,11 +2,12 @@
 # Benchmarks, as ratios against this machine's own ceiling measured in the same run:
 #   1. API creates per second (lpa-bench, CLIENTS concurrent gRPC callers) vs pgbench running the
 #      same transaction with as many clients straight against PostgreSQL;
-#   2. retranslator events per second (a backlog of EVENTS outbox rows delivered to Kafka and
-#      deleted) vs kcat producing as many messages of the same size to the same broker with the
-#      same producer settings (idempotent, acks=all).
+#   2. the retranslator (tools/bench_relay.sh, scenarios a-h of issue 7): backlogs of EVENTS
+#      outbox rows delivered to Kafka and deleted vs pgbench doing the outbox's SQL alone, and vs
+#      kcat producing as many messages of the same size to the same broker with the same
+#      producer settings (idempotent, acks=all); steady load, scaling, faults.
 # Uses its own PostgreSQL (build/bench/pgdata, port 55433), broker and ports, so it can run next
-# to tools/run.sh. Knobs: LPA_BENCH_SECONDS (10), LPA_BENCH_CLIENTS (8), LPA_BENCH_EVENTS (100000).
+# to tools/run.sh. Knobs: LPA_BENCH_SECONDS (10), LPA_BENCH_CLIENTS (8), LPA_BENCH_EVENTS (1000000).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -14,7 +15,6 @@ source tools/lib.sh
 
 seconds=${LPA_BENCH_SECONDS:-10}
 clients=${LPA_BENCH_CLIENTS:-8}
-events=${LPA_BENCH_EVENTS:-100000}
 build=${LPA_BUILD_DIR:-build}
 lpa_build "$build" >/dev/null
 
@@ -31,6 +31,8 @@ psql() { "$PG_BIN/psql" -X -q -t -A -h 127.0.0.1 -p "$pg_port" -U postgres -d lo
 
 pids=()
 cleanup() {
+  kill -CONT "${LPA_BROKER_PID:-}" 2>/dev/null || true # a scenario may have stopped it
+  [[ $(type -t stop_relays) == function ]] && stop_relays
   lpa_stop_in_reverse "${pids[@]}"
   tools/pg_local.sh stop "$pg_data"
 }
@@ -71,34 +73,11 @@ pg_line=$("$PG_BIN/pgbench" -n -M prepared -c "$clients" -j 2 -T "$seconds" \
   | grep 'tps = ' | head -1)
 pg_rate=$(sed -n 's/.*tps = \([0-9.]*\).*/\1/p' <<<"$pg_line")
 
-# 2. Retranslator delivery vs kcat. The API is stopped; the backlog replaces what step 1 wrote.
+# 2. The retranslator (tools/bench_relay.sh): the API is stopped first.
 kill -TERM "${pids[-1]}"
 wait "${pids[-1]}" || true
 unset 'pids[-1]'
-backlog() { # EVENTS Created events of as many packages, committed at once like API writes
-  psql -c "INSERT INTO package_event (package_id, event_type, package_seq, payload)
-           SELECT p, 'Created', 1, jsonb_build_object('ID', p, 'Title', 'bench-' || p,
-             'Material', 'cardboard', 'MaximumVolume', 1500.5, 'Reusable', true,
-             'Created', now(), 'Updated', NULL)
-           FROM generate_series(1, $events) p"
-}
-psql -c "TRUNCATE package, package_event RESTART IDENTITY"
-batch=${LPA_RETRANSLATOR_BATCH_SIZE:-100}
-backlog
-started=$(now)
-"$PG_BIN/pgbench" -n -M extended -c 2 -j 2 -t $((events / batch / 2 + 1)) -D batch="$batch" \
-  -f tools/bench_outbox.sql -h 127.0.0.1 -p "$pg_port" -U postgres logistic_package_api >/dev/null
-outbox_rate=$(rate "$events" "$started" "$(now)")
-psql -c "TRUNCATE package_event"
-
-"$build/actors/retranslator" --config config/config.yaml 2>"$dir/retranslator.log" &
-pids+=($!)
-await "the retranslator" http_ok 19101 /metrics
-backlog
-started=$(now)
-# An index probe, not count(*): the watcher must not take the CPU it measures.
-until [[ $(psql -c "SELECT NOT EXISTS (SELECT 1 FROM package_event)") == t ]]; do sleep 0.1; done
-relay_rate=$(rate "$events" "$started" "$(now)")
+source tools/bench_relay.sh
 
 # As many messages of the size the retranslator sent (%S: value bytes of one of its messages),
 # a key and the same headers.
@@ -118,12 +97,12 @@ report=$dir/report.txt
   printf '%-38s %12s %14s %7s\n' "what" "product/s" "ceiling/s" "ratio"
   printf '%-38s %12.0f %14.0f %7s\n' "API Create, $clients clients" "$api_rate" "$pg_rate" \
     "$(ratio "$api_rate" "$pg_rate")"
-  printf '%-38s %12.0f %14.0f %7s\n' "retranslator vs Kafka (kcat)" "$relay_rate" "$kcat_rate" \
-    "$(ratio "$relay_rate" "$kcat_rate")"
-  printf '%-38s %12.0f %14.0f %7s\n' "retranslator vs outbox SQL (pgbench)" "$relay_rate" \
-    "$outbox_rate" "$(ratio "$relay_rate" "$outbox_rate")"
+  printf '%-38s %12.0f %14.0f %7s\n' "retranslator (a) vs Kafka (kcat)" "$creates_rate" \
+    "$kcat_rate" "$(ratio "$creates_rate" "$kcat_rate")"
   echo "API: $api_line"
-  echo "retranslator: $events events, batch $batch, delivered to Kafka and deleted"
+  echo "retranslator: backlogs of $events events, batch $batch, delivered to Kafka and deleted"
+  printf '%-44s %10s %12s %7s\n' "" "product/s" "ceiling/s" "ratio"
+  printf '%s\n' "${relay_report[@]}"
   echo "ceilings: pgbench running tools/bench_create.sql and tools/bench_outbox.sql;"
   echo "          kcat -P, idempotent, acks=all, same message size and headers"
 } | tee "$report"

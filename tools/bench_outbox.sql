@@ -1,12 +1,10 @@
--- The database ceiling of the retranslator: per batch, the least the outbox needs — lease the
--- oldest free events (one commit), then delete them as delivered (another commit). No ordering
--- rules, no Kafka. pgbench runs it in extended mode (:ids is a parameter).
-WITH leased AS (
-  UPDATE package_event SET event_status = 'Locked', locked_until = now() + interval '30 s',
-         locked_by = 'bench-' || :client_id
-  WHERE package_event_id IN (SELECT package_event_id FROM package_event
-                             WHERE event_status = 'Unlocked'
-                             ORDER BY package_event_id LIMIT :batch FOR UPDATE SKIP LOCKED)
-  RETURNING package_event_id)
-SELECT coalesce(array_agg(package_event_id), '{}') AS ids FROM leased \gset
+-- The database ceiling of the retranslator: per batch, the least the slot design needs — read
+-- the oldest events of one slot with an index range scan, then delete them as delivered. No
+-- Kafka, no fencing, no ordering work. Client c reads slots c, c + clients, c + 2 * clients, ...
+-- in turn (:k counts its batches). pgbench runs it in extended mode (:ids is a parameter).
+\set slot :client_id + :clients * (:k % (:slots / :clients))
+\set k :k + 1
+SELECT coalesce(array_agg(package_event_id), '{}') AS ids
+FROM (SELECT package_event_id FROM package_event WHERE slot = :slot
+      ORDER BY package_event_id LIMIT :batch) e \gset
 DELETE FROM package_event WHERE package_event_id = ANY(:ids::bigint[]);
