@@ -53,16 +53,19 @@ public:
 outbox_store::outbox_store(const store_settings& settings) : conn_(connect(settings)) {
   // $1 slots, $2 their cursors, $3 held ids, $4 per-slot limit, $5 limit. The first part finds
   // late commits below the cursors (only rows not held, so it costs what is in flight); the
-  // second reads each slot's tail with one index range scan, slots in the order given.
+  // second reads each slot's tail with one index range scan, slots in the order given. Both
+  // parts are LATERAL so that each is an index range scan per slot: as a join, the planner
+  // does not know the cursors sit at the slots' heads and may scan the whole table.
   conn_->prepare(
       "read",
       std::string{"WITH s AS MATERIALIZED (SELECT * FROM unnest($1::int[], $2::bigint[])"
                   "   WITH ORDINALITY AS s(slot, cursor, ord))"
                   " SELECT "}
           + event_columns
-          + " FROM s JOIN package_event e ON e.slot = s.slot AND e.package_event_id <= s.cursor"
-            " WHERE NOT EXISTS (SELECT 1 FROM unnest($3::bigint[]) AS h(id)"
-            "                   WHERE h.id = e.package_event_id)"
+          + " FROM s CROSS JOIN LATERAL (SELECT * FROM package_event e"
+            "   WHERE e.slot = s.slot AND e.package_event_id <= s.cursor"
+            "   AND NOT EXISTS (SELECT 1 FROM unnest($3::bigint[]) AS h(id)"
+            "                   WHERE h.id = e.package_event_id)) e"
             " UNION ALL"
             " (SELECT t.* FROM s CROSS JOIN LATERAL (SELECT "
           + event_columns
