@@ -167,14 +167,16 @@ std::string mask_uri_password(std::string uri, size_t scheme_end) {
     size_t end = uri.find('&', param);
     if (end == std::string::npos)
       end = uri.size();
-    if (uri.compare(param, 9, "password=") == 0)
-      uri.replace(param + 9, end - param - 9, "***");
+    for (std::string_view key : {"password=", "sslpassword="})
+      if (uri.compare(param, key.size(), key) == 0)
+        uri.replace(param + key.size(), end - param - key.size(), "***");
     query = uri.find('&', param);
   }
   return uri;
 }
 
-// The password of a libpq connection string (keyword=value or URI form) replaced by ***.
+// The passwords (password, sslpassword) of a libpq connection string (keyword=value or URI
+// form) replaced by ***.
 std::string mask_dsn(const std::string& dsn) {
   for (std::string_view scheme : {"postgresql://", "postgres://"})
     if (dsn.compare(0, scheme.size(), scheme) == 0)
@@ -183,13 +185,15 @@ std::string mask_dsn(const std::string& dsn) {
   std::string out;
   size_t i = 0;
   while (i < dsn.size()) {
-    // At the start of a keyword: "password", optional spaces, '=', optional spaces, value.
+    // At the start of a keyword: "password" or "sslpassword", optional spaces, '=', optional
+    // spaces, value.
     bool at_word = i == 0 || std::isspace(static_cast<unsigned char>(dsn[i - 1]));
-    if (!at_word || dsn.compare(i, 8, "password") != 0) {
+    std::string_view key = dsn.compare(i, 11, "sslpassword") == 0 ? "sslpassword" : "password";
+    if (!at_word || dsn.compare(i, key.size(), key) != 0) {
       out += dsn[i++];
       continue;
     }
-    size_t j = i + 8;
+    size_t j = i + key.size();
     while (j < dsn.size() && std::isspace(static_cast<unsigned char>(dsn[j])))
       ++j;
     if (j >= dsn.size() || dsn[j] != '=') {
@@ -208,7 +212,7 @@ std::string mask_dsn(const std::string& dsn) {
       while (j < dsn.size() && !std::isspace(static_cast<unsigned char>(dsn[j])))
         ++j;
     }
-    out += "password=***";
+    out += std::string{key} + "=***";
     i = j;
   }
   return out;

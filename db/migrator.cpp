@@ -15,11 +15,27 @@ namespace {
 // Arbitrary but fixed: every process of this service agrees on it.
 constexpr long long migration_lock_key = 0x6c70615f6d6967; // "lpa_mig"
 
+// Migrations may wait for the lock and run long (an index on a large outbox): no statement
+// timeout. A DDL statement waiting for a table lock gives up after this long instead, so a
+// long transaction elsewhere fails the start with a clear error rather than hanging it.
+constexpr const char* migration_session_settings
+    = "SET statement_timeout = 0; SET lock_timeout = '1min'";
+
+// Holds the migration lock. Another process migrating holds it too: wait, saying so now and
+// then.
 class advisory_lock {
 public:
   explicit advisory_lock(pqxx::connection& conn) : conn_(conn) {
-    pqxx::nontransaction tx{conn_};
-    tx.exec("SELECT pg_advisory_lock(" + std::to_string(migration_lock_key) + ")");
+    const auto try_lock = "SELECT pg_try_advisory_lock(" + std::to_string(migration_lock_key) + ")";
+    for (int waited_s = 0;; ++waited_s) {
+      pqxx::nontransaction tx{conn_};
+      if (tx.exec1(try_lock)[0].as<bool>())
+        return;
+      if (waited_s % 10 == 0)
+        spdlog::info("waiting for another process to finish its migrations ({} s so far)",
+                     waited_s);
+      std::this_thread::sleep_for(std::chrono::seconds{1});
+    }
   }
   ~advisory_lock() {
     try {
@@ -62,6 +78,7 @@ int schema_version(pqxx::connection& conn) {
 migration_report migrate(pqxx::connection& conn) {
   const auto& all = known_migrations();
   const int latest = all.empty() ? 0 : all.back().version;
+  pqxx::nontransaction{conn}.exec0(migration_session_settings);
   advisory_lock lock{conn};
   ensure_schema_table(conn);
   migration_report report;
@@ -73,12 +90,17 @@ migration_report migrate(pqxx::connection& conn) {
   for (const auto& m : all) {
     if (m.version <= report.version_before)
       continue;
+    spdlog::info("applying migration {}", m.name);
+    auto started = std::chrono::steady_clock::now();
     pqxx::work tx{conn};
     tx.exec0(m.sql);
     tx.exec_params0("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", m.version,
                     m.name);
     tx.commit();
-    spdlog::info("migration {} applied", m.name);
+    spdlog::info("migration {} applied in {} ms", m.name,
+                 std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::steady_clock::now() - started)
+                     .count());
     report.applied.push_back(m.name);
   }
   report.version_after = read_version(conn);

@@ -1,5 +1,6 @@
 #include "grpc_gateway/api_server.hpp"
 
+#include "actors/http_endpoints.hpp"
 #include "db/migrator.hpp"
 #include "db/package_store.hpp"
 #include "db/pg_errors.hpp"
@@ -34,8 +35,7 @@ db::store_settings store_settings_of(const settings& cfg) {
 api_server::api_server(const settings& cfg, std::function<bool()> stop_requested) : cfg_(cfg) {
   registry_ = std::make_shared<prometheus::Registry>();
   metrics_ = std::make_unique<api_metrics>(registry_);
-  exposer_ = std::make_unique<prometheus::Exposer>(cfg.metrics.host + ":"
-                                                   + std::to_string(cfg.metrics.port));
+  exposer_ = make_metrics_endpoint(cfg.metrics.host, cfg.metrics.port);
   exposer_->RegisterCollectable(registry_);
   status_ = std::make_unique<status_server>(
       cfg.status.host, cfg.status.port,
@@ -64,7 +64,8 @@ api_server::api_server(const settings& cfg, std::function<bool()> stop_requested
                           cfg.db.readers,
                           cfg.repo.restart_backoff_min,
                           cfg.repo.restart_backoff_max,
-                          std::chrono::milliseconds{1000}};
+                          std::chrono::milliseconds{1000},
+                          std::make_shared<actor_probes>(*registry_)};
   repo_ = system_->spawn(repo_supervisor, pool, health_);
 
   service_ = std::make_unique<package_service>(
@@ -77,9 +78,13 @@ api_server::api_server(const settings& cfg, std::function<bool()> stop_requested
                            grpc::InsecureServerCredentials(), &grpc_port_);
   builder.RegisterService(service_.get());
   server_ = builder.BuildAndStart();
-  if (!server_ || grpc_port_ == 0)
+  if (!server_ || grpc_port_ == 0) {
+    // The actor system's destructor waits for every actor: stop the supervisor first, or a
+    // failed start would hang instead of exiting.
+    caf::anon_send_exit(repo_, caf::exit_reason::user_shutdown);
     throw std::runtime_error("cannot listen for gRPC on " + cfg.grpc.host + ":"
                              + std::to_string(cfg.grpc.port));
+  }
   server_->GetHealthCheckService()->SetServingStatus(true);
   spdlog::info("gRPC on {}:{}", cfg.grpc.host, grpc_port_);
 }

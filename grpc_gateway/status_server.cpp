@@ -1,5 +1,7 @@
 #include "grpc_gateway/status_server.hpp"
 
+#include "actors/http_endpoints.hpp"
+
 #include <CivetServer.h>
 
 namespace lpa {
@@ -57,8 +59,9 @@ status_server::status_server(const std::string& host, int port, status_info info
                       + ",\"environment\":" + json_string(info.environment) + "}\n";
   version_ = std::make_unique<handler>("application/json",
                                        [version_body](int&) { return version_body; });
-  std::vector<std::string> options{"listening_ports", host + ":" + std::to_string(port),
-                                   "num_threads", "2"};
+  std::vector<std::string> options{"listening_ports",    host + ":" + std::to_string(port),
+                                   "num_threads",        http_threads,
+                                   "request_timeout_ms", http_request_timeout_ms};
   server_ = std::make_unique<CivetServer>(options);
   server_->addHandler("/live", live_.get());
   server_->addHandler("/ready", ready_.get());

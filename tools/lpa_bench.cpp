@@ -28,16 +28,28 @@ struct options {
   int seconds = 10;
 };
 
+const char* const usage = "usage: lpa-bench [--addr HOST:PORT] [--clients N] [--seconds S]\n"
+                          "  CLIENTS threads each send one CreatePackageV1 at a time for SECONDS\n"
+                          "  seconds (defaults: 127.0.0.1:8082, 8 clients, 10 seconds).\n";
+
+struct help_requested {};
+
+// Throws help_requested for --help, std::invalid_argument for anything it does not know.
 options parse(int argc, char** argv) {
   options o;
-  for (int i = 1; i + 1 < argc; i += 2) {
+  for (int i = 1; i < argc; ++i) {
     std::string flag = argv[i];
+    if (flag == "--help" || flag == "-h")
+      throw help_requested{};
+    if (i + 1 >= argc)
+      throw std::invalid_argument(flag + " needs a value");
+    std::string value = argv[++i];
     if (flag == "--addr")
-      o.addr = argv[i + 1];
+      o.addr = value;
     else if (flag == "--clients")
-      o.clients = std::max(1, std::atoi(argv[i + 1]));
+      o.clients = std::max(1, std::atoi(value.c_str()));
     else if (flag == "--seconds")
-      o.seconds = std::max(1, std::atoi(argv[i + 1]));
+      o.seconds = std::max(1, std::atoi(value.c_str()));
     else
       throw std::invalid_argument("unknown option " + flag);
   }
@@ -85,8 +97,11 @@ int main(int argc, char** argv) {
   options o;
   try {
     o = parse(argc, argv);
+  } catch (const help_requested&) {
+    std::cout << usage;
+    return 0;
   } catch (const std::exception& e) {
-    std::cerr << "lpa-bench: " << e.what() << "\n";
+    std::cerr << "lpa-bench: " << e.what() << "\n" << usage;
     return 2;
   }
   auto channel = grpc::CreateChannel(o.addr, grpc::InsecureChannelCredentials());

@@ -22,6 +22,7 @@ int64_t unix_ms_now() {
 // `work` gets the time left until the request's deadline.
 template <class T, class F>
 caf::result<T> guarded(repo_ptr self, const request_meta& meta, const char* op, F&& work) {
+  auto scope = self->state.probe->enter(self);
   auto& log = log::for_request(meta.debug);
   const auto& name = self->state.actor_name;
   auto budget = std::chrono::milliseconds{meta.deadline_unix_ms - unix_ms_now()};
@@ -51,8 +52,9 @@ caf::result<T> guarded(repo_ptr self, const request_meta& meta, const char* op, 
 } // namespace
 
 repo_actor::behavior_type repo_actor_impl(repo_ptr self, std::string name,
-                                          db::store_settings settings) {
+                                          db::store_settings settings, actor_probe_ptr probe) {
   self->state.actor_name = name;
+  self->state.probe = std::move(probe);
   try {
     self->state.store = std::make_unique<db::package_store>(settings);
   } catch (const std::exception& e) {

@@ -19,8 +19,8 @@ size_t writers(const repo_supervisor_state& st) {
 
 void start(sup_ptr self, size_t index) {
   auto& children = self->state.children;
-  auto child = self->spawn<caf::detached + caf::monitored>(repo_actor_impl, children[index].name,
-                                                           self->state.settings.store);
+  auto child = self->spawn<caf::detached + caf::monitored>(
+      repo_actor_impl, children[index].name, self->state.settings.store, children[index].probe);
   children.started(index, child);
   children[index].extra.in_flight = 0;
 }
@@ -59,6 +59,7 @@ caf::error caller_error(sup_ptr self, size_t index, uint64_t generation, caf::er
 // Forwards a request to the RepoActor in `index` and answers the caller from its reply.
 template <class T, class... Ts>
 caf::result<T> route(sup_ptr self, size_t index, const request_meta& meta, Ts... xs) {
+  auto scope = self->state.probe->enter(self);
   auto& child = self->state.children[index];
   if (!child.up())
     return caf::make_error(repo_errc::unavailable);
@@ -142,11 +143,12 @@ repo_supervisor_actor::behavior_type repo_supervisor(sup_ptr self, repo_pool_set
   auto& st = self->state;
   st.settings = settings;
   st.health = std::move(health);
-  auto add = [&](std::string name) {
+  st.probe = st.settings.probes->make("repo-supervisor");
+  auto add = [&](const std::string& name) {
     st.children.add(
-        std::move(name),
+        name,
         restart_policy{settings.backoff_min, settings.backoff_max, 0, std::chrono::minutes{1}},
-        nullptr);
+        st.settings.probes->make(name));
   };
   for (int i = 1; i <= settings.writers; ++i)
     add("repo-writer-" + std::to_string(i));

@@ -17,6 +17,7 @@ struct repo_pool_settings {
   milliseconds backoff_min{10};
   milliseconds backoff_max{1000};
   milliseconds health_interval{1000};
+  std::shared_ptr<actor_probes> probes; // inspection metrics of every RepoActor and the supervisor
 };
 
 // Written by the supervisor, read by the status endpoint (/ready).
@@ -38,6 +39,7 @@ struct repo_supervisor_state {
   repo_pool_settings settings;
   std::shared_ptr<repo_health> health;
   child_table<repo_load> children; // writers, then readers
+  actor_probe_ptr probe;           // the supervisor's own inspection metrics
   size_t next_writer = 0;
   size_t next_reader = 0;
   static inline const char* name = "repo_supervisor";

@@ -1,5 +1,6 @@
 #include "actors/retranslator/retranslator_service.hpp"
 
+#include "actors/http_endpoints.hpp"
 #include "db/migrator.hpp"
 
 #include <prometheus/exposer.h>
@@ -30,8 +31,7 @@ retranslator_service::retranslator_service(const settings& cfg,
                                            std::function<bool()> stop_requested)
     : cfg_(cfg), instance_(make_instance_id()) {
   registry_ = std::make_shared<prometheus::Registry>();
-  exposer_ = std::make_unique<prometheus::Exposer>(cfg.retranslator.metrics_host + ":"
-                                                   + std::to_string(cfg.retranslator.metrics_port));
+  exposer_ = make_metrics_endpoint(cfg.retranslator.metrics_host, cfg.retranslator.metrics_port);
   exposer_->RegisterCollectable(registry_);
   spdlog::info("retranslator {}: metrics on {}:{}/metrics", instance_,
                cfg.retranslator.metrics_host, metrics_port());

@@ -9,6 +9,11 @@
 #include <grpcpp/generic/generic_stub.h>
 #include <spdlog/sinks/ostream_sink.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <cmath>
 #include <csignal>
 #include <future>
@@ -380,6 +385,17 @@ TEST_CASE("Status, metrics, health and request ids answer as documented", "[api]
       Catch::Contains(
           "logistic_package_api_grpc_requests_total{code=\"OK\",method=\"CreatePackageV1\"} 1")
           && Catch::Contains("logistic_package_api_grpc_request_duration_seconds_bucket"));
+  // Actor inspection, as on the retranslator's endpoint: the create went through the
+  // supervisor to a writer.
+  CHECK_THAT(
+      metrics,
+      Catch::Contains(
+          "logistic_package_api_actor_messages_processed_total{actor=\"repo-supervisor\"}")
+          && Catch::Contains("logistic_package_api_actor_mailbox_depth{actor=\"repo-writer-1\"}")
+          && Catch::Contains(
+              "logistic_package_api_actor_processing_seconds_total{actor=\"repo-reader-2\"}")
+          && Catch::Contains(
+              "logistic_package_api_actor_restarts_total{actor=\"repo-writer-2\"} 0"));
 
   // grpc.health.v1.Health/Check with an empty request: status SERVING (field 1 = 1).
   grpc::GenericStub generic{f.channel};
@@ -469,4 +485,29 @@ TEST_CASE("The API binary serves, then drains and exits 0 on SIGTERM", "[api][op
   CHECK(stub->CreatePackageV1(&ctx, req, &rep).ok());
   ::kill(pid, SIGTERM);
   CHECK(wait_exit(pid) == 0);
+}
+
+TEST_CASE("The API binary exits 1 when its gRPC port is taken", "[api][ops]") {
+  auto& pg = shared_postgres();
+  // A plain listening socket (no SO_REUSEPORT, so gRPC cannot share the port).
+  int occupant = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(occupant, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  REQUIRE(::listen(occupant, 1) == 0);
+  socklen_t len = sizeof addr;
+  REQUIRE(::getsockname(occupant, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  auto pid = spawn_with_settings(LPA_API_BIN,
+                                 {
+                                     "LPA_CONFIG=" LPA_SOURCE_DIR "/config/config.yaml",
+                                     "LPA_DB_DSN=" + pg.dsn(),
+                                     "LPA_LOG_LEVEL=warn",
+                                     "LPA_GRPC_HOST=127.0.0.1",
+                                     "LPA_GRPC_PORT=" + std::to_string(ntohs(addr.sin_port)),
+                                     "LPA_STATUS_PORT=0",
+                                     "LPA_METRICS_PORT=0",
+                                 });
+  CHECK(wait_exit(pid) == 1); // it used to hang here: CAF waited for the RepoActors
+  ::close(occupant);
 }

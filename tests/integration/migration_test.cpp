@@ -67,3 +67,21 @@ TEST_CASE("a database with a newer schema than the binary knows is refused", "[m
   CHECK_THROWS_AS(db::migrate(conn), db::schema_too_new);
   CHECK_THROWS_WITH(db::migrate(conn), Catch::Contains("9999"));
 }
+
+TEST_CASE("migrations wait for another process's migration lock longer than the session's "
+          "statement timeout",
+          "[migrations]") {
+  auto dsn = test::shared_postgres().dsn_of_new_database("lock_wait");
+  pqxx::connection holder{dsn};
+  const std::string key = std::to_string(0x6c70615f6d6967); // db/migrator.cpp's lock key
+  pqxx::nontransaction{holder}.exec("SELECT pg_advisory_lock(" + key + ")");
+  auto migrating = std::async(std::launch::async, [dsn] {
+    pqxx::connection conn{dsn + " options='-c statement_timeout=300'"};
+    return db::migrate(conn);
+  });
+  // The lock is held for well over the 300 ms statement timeout of the migrating session.
+  CHECK(migrating.wait_for(std::chrono::milliseconds{1500}) == std::future_status::timeout);
+  pqxx::nontransaction{holder}.exec("SELECT pg_advisory_unlock(" + key + ")");
+  auto report = migrating.get(); // does not throw
+  CHECK(report.applied.size() == db::known_migrations().size());
+}

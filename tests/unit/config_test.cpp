@@ -327,7 +327,7 @@ TEST_CASE("env_name_for") {
   CHECK(lpa::env_name_for("grpc.port") == "LPA_GRPC_PORT");
 }
 
-TEST_CASE("render_settings lists every key and masks the database password") {
+TEST_CASE("render_settings lists every key and masks the database passwords") {
   lpa::settings s;
   s.db.dsn = "host=db user=svc password=s3cret dbname=lpa";
   s.grpc.default_deadline = 1500ms;
@@ -350,6 +350,10 @@ TEST_CASE("render_settings lists every key and masks the database password") {
       {"postgresql://svc:s3cret@db:5432/lpa", "postgresql://svc:***@db:5432/lpa"},
       {"postgres://svc@db/lpa?password=s3cret&sslmode=off",
        "postgres://svc@db/lpa?password=***&sslmode=off"},
+      {"host=db sslkey=/k.pem sslpassword=k3y password=s3cret",
+       "host=db sslkey=/k.pem sslpassword=*** password=***"},
+      {"postgresql://svc@db/lpa?sslpassword=k3y&sslmode=verify-full",
+       "postgresql://svc@db/lpa?sslpassword=***&sslmode=verify-full"},
   };
   for (const auto& [dsn, shown] : dsns) {
     s.db.dsn = dsn;
