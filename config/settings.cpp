@@ -97,6 +97,7 @@ const key_spec keys[] = {
     {LPA_KEY(retranslator, window), kind::integer, window},
     {LPA_KEY(retranslator, lease), kind::duration},
     {LPA_KEY(retranslator, poll_interval), kind::duration},
+    {LPA_KEY(retranslator, read_interval), kind::duration},
     {LPA_KEY(retranslator, send_backoff_min), kind::duration},
     {LPA_KEY(retranslator, send_backoff_max), kind::duration},
     {LPA_KEY(retranslator, cleaner_batch), kind::integer, count},

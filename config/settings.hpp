@@ -56,9 +56,10 @@ struct settings {
     int consumers = 2;
     int batch_size = 100;
     int producers = 2;
-    int window = 1000;
+    int window = 10000;
     std::chrono::milliseconds lease{10000};
     std::chrono::milliseconds poll_interval{1000};
+    std::chrono::milliseconds read_interval{5}; // a consumer reads at most once per interval
     std::chrono::milliseconds send_backoff_min{100};
     std::chrono::milliseconds send_backoff_max{10000};
     int cleaner_batch = 100;

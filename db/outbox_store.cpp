@@ -51,6 +51,10 @@ public:
 };
 
 outbox_store::outbox_store(const store_settings& settings) : conn_(connect(settings)) {
+  // Plain index scans only: they mark the index entries of deleted events dead on the first
+  // visit, so the next reads of a slot skip them. A bitmap scan visits every deleted row in the
+  // heap again on each read until vacuum runs, which made reads grow with what was delivered.
+  pqxx::nontransaction{*conn_}.exec0("SET enable_bitmapscan = off");
   // $1 slots, $2 their cursors, $3 held ids, $4 per-slot limit, $5 limit. The first part finds
   // late commits below the cursors (only rows not held, so it costs what is in flight); the
   // second reads each slot's tail with one index range scan, slots in the order given. Both

@@ -48,6 +48,7 @@ struct consumer_state {
   uint64_t next_batch = 1;
   size_t rotation = 0; // which slot is read first, so that all get their turn
   bool read_queued = false;
+  std::chrono::steady_clock::time_point last_read;
   bool draining = false;
   uint32_t read_failures = 0;
   std::vector<caf::typed_response_promise<bool>> assigned;
@@ -82,7 +83,15 @@ void request_read(consumer_ptr self) {
   if (st.read_queued || st.draining)
     return;
   st.read_queued = true;
-  self->send(self, read_atom_v);
+  // Every commit sends a wake: reading at most once per read_interval turns a steady trickle
+  // into batches, instead of one read (a probe of every slot) per event.
+  auto since = std::chrono::steady_clock::now() - st.last_read;
+  const auto interval = st.deps.settings.read_interval;
+  if (since >= interval)
+    self->send(self, read_atom_v);
+  else
+    self->delayed_send(self, std::chrono::duration_cast<milliseconds>(interval - since),
+                       read_atom_v);
 }
 
 void answer_promises(consumer_ptr self) {
@@ -290,6 +299,7 @@ std::vector<db::slot_cursor> readable_slots(consumer_state& st, std::vector<uint
 void read(consumer_ptr self) {
   auto& st = self->state;
   st.read_queued = false;
+  st.last_read = std::chrono::steady_clock::now();
   const auto& s = st.deps.settings;
   if (st.draining || !st.producer || !st.cleaner || st.in_flight >= s.credit)
     return;

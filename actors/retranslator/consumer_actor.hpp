@@ -18,6 +18,7 @@ struct consumer_settings {
   size_t credit = 500;   // events in flight at most: its share of retranslator.window
   size_t per_slot = 100; // events read from one slot at a time (retranslator.batch_size)
   milliseconds poll_interval{1000};
+  milliseconds read_interval{0}; // reads at most once per interval (0: as often as woken)
   milliseconds backoff_min{100}; // a slot whose event Kafka refused waits this long, doubling
   milliseconds backoff_max{10000};
   milliseconds clean_timeout{30000}; // a delete request not answered by then is asked again

@@ -95,6 +95,7 @@ caf::actor spawn_stage(sup_ptr self, supervised_child<stage_info>& stage) {
     s.credit = static_cast<size_t>(rt.window / rt.consumers);
     s.per_slot = static_cast<size_t>(rt.batch_size);
     s.poll_interval = rt.poll_interval;
+    s.read_interval = rt.read_interval;
     s.backoff_min = rt.send_backoff_min;
     s.backoff_max = rt.send_backoff_max;
     read_fn read = [db](const std::vector<db::slot_cursor>& slots,

@@ -128,7 +128,7 @@ retranslator:
   CHECK(s.kafka.partitions == 12);
   CHECK(s.retranslator.batch_size == 50);
   CHECK(s.retranslator.lease == 45s);
-  CHECK(s.retranslator.window == 1000);
+  CHECK(s.retranslator.window == 10000);
 }
 
 TEST_CASE("load_settings reads a file") {
@@ -166,7 +166,8 @@ db: {dsn: host=x, writers: 3, readers: 3, statement_timeout: 3s, connect_timeout
 repo: {restart_backoff_min: 5ms, restart_backoff_max: 6ms}
 kafka: {brokers: b:1, topic: t, partitions: 7}
 retranslator: {metrics_host: 127.0.0.5, metrics_port: 4, slots: 18, consumers: 5, batch_size: 6,
-               producers: 7, window: 8, lease: 9s, poll_interval: 10s, send_backoff_min: 11ms,
+               producers: 7, window: 8, lease: 9s, poll_interval: 10s, read_interval: 21ms,
+               send_backoff_min: 11ms,
                send_backoff_max: 12ms, cleaner_batch: 13, cleaner_interval: 14ms,
                restart_backoff_min: 19ms, restart_backoff_max: 20ms,
                restart_max: 15, restart_window: 16m, shutdown_deadline: 17s}
@@ -271,9 +272,9 @@ TEST_CASE("cross-field checks") {
         == "config: retranslator.send_backoff_min: must not exceed retranslator.send_backoff_max, "
            "got 1m (from env LPA_RETRANSLATOR_SEND_BACKOFF_MIN) > 30s (from env "
            "LPA_RETRANSLATOR_SEND_BACKOFF_MAX)");
-  CHECK(parse_error("retranslator:\n  batch_size: 2000\n")
-        == "config: retranslator.batch_size: must not exceed retranslator.window, got 2000 (from "
-           "<yaml text> line 2, column 15) > 1000 (default)");
+  CHECK(parse_error("retranslator:\n  batch_size: 20000\n")
+        == "config: retranslator.batch_size: must not exceed retranslator.window, got 20000 (from "
+           "<yaml text> line 2, column 15) > 10000 (default)");
   // Every consumer needs at least one event of credit.
   CHECK(parse_error("retranslator:\n  consumers: 8\n  window: 4\n  batch_size: 4\n")
         == "config: retranslator.consumers: must not exceed retranslator.window, got 8 (from "
@@ -283,7 +284,7 @@ TEST_CASE("cross-field checks") {
         == "config: retranslator.lease: must be at least 1s, got 3ms (from env "
            "LPA_RETRANSLATOR_LEASE)");
   // Equal bounds are fine.
-  auto s = lpa::parse_settings("retranslator:\n  batch_size: 1000\n  send_backoff_min: 10s\n",
+  auto s = lpa::parse_settings("retranslator:\n  batch_size: 10000\n  send_backoff_min: 10s\n",
                                no_env());
   CHECK(s.retranslator.batch_size == s.retranslator.window);
   CHECK(s.retranslator.send_backoff_min == s.retranslator.send_backoff_max);
@@ -341,7 +342,7 @@ TEST_CASE("render_settings lists every key and masks the database passwords") {
   CHECK_THAT(text, Contains("grpc.shutdown_grace = 2m\n"));
   CHECK_THAT(text, Contains("db.statement_timeout = 5s\n"));
   CHECK_THAT(text, Contains("log.allow_debug_per_request = true\n"));
-  CHECK(rendered(s).size() == 40);
+  CHECK(rendered(s).size() == 41);
 
   const std::vector<std::pair<std::string, std::string>> dsns = {
       {"password=s3cret", "password=***"},
