@@ -1,5 +1,9 @@
 #include "db/package_store.hpp"
 
+#include "db/pg_errors.hpp"
+
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <limits>
 
@@ -83,8 +87,12 @@ void limit_statements(pqxx::transaction_base& tx, std::chrono::milliseconds budg
 
 } // namespace
 
-package_store::package_store(const store_settings& settings)
-    : conn_(connect(settings)), statement_timeout_(settings.statement_timeout) {
+package_store::package_store(const store_settings& settings) : settings_(settings) {
+  open();
+}
+
+void package_store::open() {
+  conn_ = connect(settings_);
   conn_->prepare("create", create_sql());
   conn_->prepare("update", update_sql());
   conn_->prepare("remove", remove_sql());
@@ -97,12 +105,36 @@ package_store::package_store(const store_settings& settings)
                                     + " FROM package ORDER BY package_id LIMIT $2 OFFSET $1");
 }
 
+template <class F>
+auto package_store::retried_on_fresh_connection(const bool& may_retry, F&& op) {
+  try {
+    return op();
+  } catch (const std::exception& e) {
+    if (!may_retry || !(is_connection_failure(e) || !conn_->is_open()))
+      throw;
+    spdlog::info("PostgreSQL connection lost while idle ({}); retrying on a fresh connection",
+                 e.what());
+    open();
+    return op();
+  }
+}
+
 std::optional<uint64_t> package_store::write(const write_command& cmd,
                                              std::chrono::milliseconds budget) {
   if (cmd.kind != write_kind::create && !storable(cmd.package_id))
     return std::nullopt;
+  // Safe to run again only while the write statement was not sent: BEGIN and SET LOCAL change
+  // nothing.
+  bool not_sent = true;
+  return retried_on_fresh_connection(not_sent, [&] { return write_once(cmd, budget, not_sent); });
+}
+
+std::optional<uint64_t> package_store::write_once(const write_command& cmd,
+                                                  std::chrono::milliseconds budget,
+                                                  bool& not_sent) {
   pqxx::work tx{*conn_};
-  limit_statements(tx, budget, statement_timeout_);
+  limit_statements(tx, budget, settings_.statement_timeout);
+  not_sent = false;
   pqxx::result res;
   switch (cmd.kind) {
   case write_kind::create:
@@ -126,32 +158,41 @@ std::optional<uint64_t> package_store::write(const write_command& cmd,
 std::optional<package_row> package_store::describe(uint64_t id, std::chrono::milliseconds budget) {
   if (!storable(id))
     return std::nullopt;
-  pqxx::read_transaction tx{*conn_};
-  limit_statements(tx, budget, statement_timeout_);
-  auto res = tx.exec_prepared("describe", id);
-  if (res.empty())
-    return std::nullopt;
-  return to_package(res[0]);
+  const bool always = true; // a read can always run again
+  return retried_on_fresh_connection(always, [&]() -> std::optional<package_row> {
+    pqxx::read_transaction tx{*conn_};
+    limit_statements(tx, budget, settings_.statement_timeout);
+    auto res = tx.exec_prepared("describe", id);
+    if (res.empty())
+      return std::nullopt;
+    return to_package(res[0]);
+  });
 }
 
 std::vector<package_row> package_store::list(const list_query& query,
                                              std::chrono::milliseconds budget) {
   if (!storable(query.cursor) || !storable(query.offset))
     return {};
-  pqxx::read_transaction tx{*conn_};
-  limit_statements(tx, budget, statement_timeout_);
-  auto res = query.offset > 0 ? tx.exec_prepared("list_offset", query.offset, query.limit)
-                              : tx.exec_prepared("list_after", query.cursor, query.limit);
-  std::vector<package_row> out;
-  out.reserve(res.size());
-  for (const auto& r : res)
-    out.push_back(to_package(r));
-  return out;
+  const bool always = true; // a read can always run again
+  return retried_on_fresh_connection(always, [&] {
+    pqxx::read_transaction tx{*conn_};
+    limit_statements(tx, budget, settings_.statement_timeout);
+    auto res = query.offset > 0 ? tx.exec_prepared("list_offset", query.offset, query.limit)
+                                : tx.exec_prepared("list_after", query.cursor, query.limit);
+    std::vector<package_row> out;
+    out.reserve(res.size());
+    for (const auto& r : res)
+      out.push_back(to_package(r));
+    return out;
+  });
 }
 
 void package_store::ping() {
-  pqxx::nontransaction tx{*conn_};
-  tx.exec1("SELECT 1");
+  const bool always = true;
+  retried_on_fresh_connection(always, [&] {
+    pqxx::nontransaction tx{*conn_};
+    return tx.exec1("SELECT 1");
+  });
 }
 
 } // namespace lpa::db

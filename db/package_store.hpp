@@ -68,8 +68,18 @@ public:
   pqxx::connection& connection() { return *conn_; }
 
 private:
+  // Connects and prepares the statements.
+  void open();
+  // One attempt; clears `not_sent` once the write statement goes to the server.
+  std::optional<uint64_t> write_once(const write_command& cmd, std::chrono::milliseconds budget,
+                                     bool& not_sent);
+  // Runs `op`; when the connection turns out to be broken (PostgreSQL restarted while this one
+  // was idle) and `may_retry` still holds, runs it once more on a fresh connection.
+  template <class F>
+  auto retried_on_fresh_connection(const bool& may_retry, F&& op);
+
+  store_settings settings_;
   std::unique_ptr<pqxx::connection> conn_;
-  std::chrono::milliseconds statement_timeout_;
 };
 
 } // namespace lpa::db
