@@ -1,0 +1,76 @@
+#pragma once
+
+#include "actors/tracing/span.hpp"
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace prometheus {
+class Counter;
+class Registry;
+} // namespace prometheus
+
+namespace lpa::tracing {
+
+struct exporter_settings {
+  std::string endpoint;     // http(s)://host[:port][/prefix]; spans go to <endpoint>/v1/traces
+  std::string service_name; // resource attribute service.name
+  size_t queue_size = 2048; // spans waiting to be sent; more are dropped
+  size_t batch_size = 512;  // spans per request
+  std::chrono::milliseconds flush_interval{1000}; // a partial batch waits at most this long
+  std::chrono::milliseconds timeout{5000};        // connect, read and write timeout of a request
+  std::chrono::milliseconds retry_backoff_min{100};
+  std::chrono::milliseconds retry_backoff_max{5000};
+  int max_attempts = 5; // per batch, on 429/502/503/504 or no answer
+};
+
+// Sends finished spans over OTLP/HTTP with JSON bodies. enqueue() never blocks on the network:
+// it adds to a bounded queue (a full queue drops the span and counts it), and a background thread
+// posts batches, retrying with exponential backoff only where OTLP allows (429, 502, 503, 504,
+// or no answer at all). Other answers fail the batch at once. Its counters, on `registry`:
+//   logistic_package_api_tracing_spans_exported_total  accepted by the collector;
+//   logistic_package_api_tracing_spans_dropped_total   the queue was full;
+//   logistic_package_api_tracing_spans_failed_total    refused, or retries exhausted.
+// The destructor sends what is queued (one attempt per batch) and stops the thread.
+class otlp_exporter {
+public:
+  otlp_exporter(exporter_settings settings, prometheus::Registry& registry);
+  ~otlp_exporter();
+
+  otlp_exporter(const otlp_exporter&) = delete;
+  otlp_exporter& operator=(const otlp_exporter&) = delete;
+
+  void enqueue(span_data span);
+
+private:
+  void run();
+  void send(const std::vector<span_data>& batch);
+  // Waits `delay` unless stopping; false when stopping.
+  bool pause(std::chrono::milliseconds delay);
+
+  const exporter_settings settings_;
+  std::string origin_; // scheme://host:port
+  std::string path_;   // <prefix>/v1/traces
+  prometheus::Counter& exported_;
+  prometheus::Counter& dropped_;
+  prometheus::Counter& failed_;
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<span_data> queue_;
+  bool stopping_ = false;
+  std::thread worker_;
+};
+
+// The exporter the settings ask for: none when the endpoint is empty (tracing off).
+std::shared_ptr<otlp_exporter> make_exporter(const exporter_settings& settings,
+                                             prometheus::Registry& registry);
+
+} // namespace lpa::tracing
