@@ -27,24 +27,27 @@ caf::result<T> guarded(repo_ptr self, const request_meta& meta, const char* op, 
   const auto& name = self->state.actor_name;
   auto budget = std::chrono::milliseconds{meta.deadline_unix_ms - unix_ms_now()};
   if (budget.count() <= 0) {
-    log.debug("{}: {} skipped, deadline passed (request {})", name, op, meta.request_id);
+    log.debug("{}: {} skipped, deadline passed (request {}, trace {})", name, op, meta.request_id,
+              meta.trace_id);
     return caf::make_error(caf::sec::request_timeout);
   }
   try {
-    log.debug("{}: {} (request {})", name, op, meta.request_id);
+    log.debug("{}: {} (request {}, trace {})", name, op, meta.request_id, meta.trace_id);
     return work(budget);
   } catch (const std::exception& e) {
     if (db::is_statement_timeout(e)) {
-      log.debug("{}: {} cancelled at the deadline (request {})", name, op, meta.request_id);
+      log.debug("{}: {} cancelled at the deadline (request {}, trace {})", name, op,
+                meta.request_id, meta.trace_id);
       return caf::make_error(caf::sec::request_timeout);
     }
     if (db::is_connection_failure(e) || !self->state.store->connection().is_open()) {
-      spdlog::warn("{}: PostgreSQL connection lost during {} (request {}): {}", name, op,
-                   meta.request_id, e.what());
+      spdlog::warn("{}: PostgreSQL connection lost during {} (request {}, trace {}): {}", name, op,
+                   meta.request_id, meta.trace_id, e.what());
       self->quit(caf::make_error(repo_errc::unavailable));
       return caf::make_error(repo_errc::unavailable);
     }
-    spdlog::error("{}: {} failed (request {}): {}", name, op, meta.request_id, e.what());
+    spdlog::error("{}: {} failed (request {}, trace {}): {}", name, op, meta.request_id,
+                  meta.trace_id, e.what());
     return caf::make_error(repo_errc::internal);
   }
 }
@@ -71,8 +74,9 @@ repo_actor::behavior_type repo_actor_impl(repo_ptr self, std::string name,
           if (!id)
             return caf::make_error(repo_errc::not_found);
           log::for_request(meta.debug)
-              .debug("{}: {} of package {} committed (request {})", self->state.actor_name,
-                     to_string(cmd.kind), *id, meta.request_id);
+              .debug("{}: {} of package {} committed (request {}, trace {})",
+                     self->state.actor_name, to_string(cmd.kind), *id, meta.request_id,
+                     meta.trace_id);
           return *id;
         });
       },
@@ -93,7 +97,7 @@ repo_actor::behavior_type repo_actor_impl(repo_ptr self, std::string name,
                                      });
       },
       [=](ping_atom) -> caf::result<bool> {
-        auto meta = request_meta{"health-check", false, unix_ms_now() + 1000};
+        auto meta = request_meta{"health-check", false, unix_ms_now() + 1000, ""};
         return guarded<bool>(self, meta, "ping", [&](auto) -> caf::result<bool> {
           self->state.store->ping();
           return true;

@@ -144,6 +144,17 @@ bool otlp_exporter::pause(std::chrono::milliseconds delay) {
   return !wake_.wait_for(lock, delay, [&] { return stopping_; });
 }
 
+exporter_settings exporter_settings_of(const settings::tracing_t& cfg, std::string service_name) {
+  exporter_settings out;
+  out.endpoint = cfg.otlp_endpoint;
+  out.service_name = std::move(service_name);
+  out.queue_size = static_cast<size_t>(cfg.queue_size);
+  out.batch_size = static_cast<size_t>(cfg.batch_size);
+  out.flush_interval = cfg.flush_interval;
+  out.timeout = cfg.timeout;
+  return out;
+}
+
 std::shared_ptr<otlp_exporter> make_exporter(const exporter_settings& settings,
                                              prometheus::Registry& registry) {
   if (settings.endpoint.empty())

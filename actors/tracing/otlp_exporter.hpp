@@ -1,6 +1,7 @@
 #pragma once
 
 #include "actors/tracing/span.hpp"
+#include "config/settings.hpp"
 
 #include <chrono>
 #include <condition_variable>
@@ -68,6 +69,9 @@ private:
   bool stopping_ = false;
   std::thread worker_;
 };
+
+// The exporter settings of the tracing section, for a process reporting as `service_name`.
+exporter_settings exporter_settings_of(const settings::tracing_t& cfg, std::string service_name);
 
 // The exporter the settings ask for: none when the endpoint is empty (tracing off).
 std::shared_ptr<otlp_exporter> make_exporter(const exporter_settings& settings,

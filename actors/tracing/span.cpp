@@ -28,6 +28,11 @@ span::~span() {
 }
 
 void span::set_attribute(std::string key, attribute_value value) {
+  for (auto& [existing, old] : data_.attributes)
+    if (existing == key) {
+      old = std::move(value);
+      return;
+    }
   data_.attributes.emplace_back(std::move(key), std::move(value));
 }
 

@@ -51,8 +51,10 @@ public:
   std::string trace_id_hex() const { return to_hex(data_.context.trace); }
   std::string traceparent() const { return format_traceparent(data_.context); }
 
+  // Sets (or replaces) an attribute.
   void set_attribute(std::string key, attribute_value value);
   void add_link(const span_context& linked);
+  size_t link_count() const { return data_.links.size(); }
   void set_status(status_code code, std::string message = {});
   void end();
 
