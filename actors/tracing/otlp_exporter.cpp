@@ -16,6 +16,7 @@ namespace {
 
 constexpr int default_otlp_http_port = 4318;
 constexpr const char* traces_path = "/v1/traces";
+constexpr auto failure_report_interval = std::chrono::seconds{30};
 
 prometheus::Counter& counter(prometheus::Registry& registry, const std::string& name,
                              const std::string& help) {
@@ -27,9 +28,9 @@ bool is_retryable(int http_status) {
   return http_status == 429 || http_status == 502 || http_status == 503 || http_status == 504;
 }
 
-// Splits "http://host[:port][/prefix]" into "http://host:port" (4318 when no port is given) and
-// "/prefix".
-std::pair<std::string, std::string> split_endpoint(const std::string& endpoint) {
+} // namespace
+
+otlp_target traces_target(const std::string& endpoint) {
   auto scheme_end = endpoint.find("://");
   if (scheme_end == std::string::npos
       || (endpoint.compare(0, scheme_end, "http") != 0
@@ -38,19 +39,16 @@ std::pair<std::string, std::string> split_endpoint(const std::string& endpoint) 
                                 + endpoint + "'");
   auto host_start = scheme_end + 3;
   auto path_start = std::min(endpoint.find('/', host_start), endpoint.size());
-  std::string origin = endpoint.substr(0, path_start);
-  std::string prefix = endpoint.substr(path_start);
-  while (!prefix.empty() && prefix.back() == '/')
-    prefix.pop_back();
-  auto host = origin.substr(host_start);
-  bool has_port = host.find(':', host.rfind(']') == std::string::npos ? 0 : host.rfind(']'))
-                  != std::string::npos;
-  if (!has_port)
-    origin += ":" + std::to_string(default_otlp_http_port);
-  return {origin, prefix};
+  otlp_target target{endpoint.substr(0, path_start), endpoint.substr(path_start)};
+  while (!target.path.empty() && target.path.back() == '/')
+    target.path.pop_back();
+  target.path += traces_path;
+  auto host = target.origin.substr(host_start);
+  auto bracket = host.rfind(']'); // an IPv6 literal's colons are inside the brackets
+  if (host.find(':', bracket == std::string::npos ? 0 : bracket) == std::string::npos)
+    target.origin += ":" + std::to_string(default_otlp_http_port);
+  return target;
 }
-
-} // namespace
 
 otlp_exporter::otlp_exporter(exporter_settings settings, prometheus::Registry& registry)
     : settings_(std::move(settings)),
@@ -59,12 +57,11 @@ otlp_exporter::otlp_exporter(exporter_settings settings, prometheus::Registry& r
       dropped_(counter(registry, "logistic_package_api_tracing_spans_dropped_total",
                        "Spans dropped because the export queue was full")),
       failed_(counter(registry, "logistic_package_api_tracing_spans_failed_total",
-                      "Spans the OTLP collector refused, or whose retries ran out")) {
-  auto [origin, prefix] = split_endpoint(settings_.endpoint);
-  origin_ = origin;
-  path_ = prefix + traces_path;
+                      "Spans the OTLP collector refused, or whose retries ran out")),
+      target_(traces_target(settings_.endpoint)) {
   worker_ = std::thread{[this] { run(); }};
-  spdlog::info("tracing: exporting spans to {}{} as {}", origin_, path_, settings_.service_name);
+  spdlog::info("tracing: exporting spans to {}{} as {}", target_.origin, target_.path,
+               settings_.service_name);
 }
 
 otlp_exporter::~otlp_exporter() {
@@ -114,13 +111,13 @@ void otlp_exporter::run() {
 void otlp_exporter::send(const std::vector<span_data>& batch) {
   const auto body = encode_export_request(batch, settings_.service_name);
   const auto count = static_cast<double>(batch.size());
-  httplib::Client client{origin_};
+  httplib::Client client{target_.origin};
   client.set_connection_timeout(settings_.timeout);
   client.set_read_timeout(settings_.timeout);
   client.set_write_timeout(settings_.timeout);
   auto backoff = settings_.retry_backoff_min;
   for (int attempt = 1;; ++attempt) {
-    auto res = client.Post(path_, body, "application/json");
+    auto res = client.Post(target_.path, body, "application/json");
     if (res && res->status >= 200 && res->status < 300) {
       exported_.Increment(count);
       return;
@@ -129,14 +126,25 @@ void otlp_exporter::send(const std::vector<span_data>& batch) {
                               : "no answer (" + httplib::to_string(res.error()) + ")";
     bool retry = (!res || is_retryable(res->status)) && attempt < settings_.max_attempts;
     if (!retry || !pause(backoff)) {
-      spdlog::warn("tracing: {} spans not exported to {}{}: {} after {} attempt(s)", batch.size(),
-                   origin_, path_, outcome, attempt);
       failed_.Increment(count);
+      report_failure(batch.size(), outcome, attempt);
       return;
     }
     spdlog::debug("tracing: export got {}, retrying in {} ms", outcome, backoff.count());
     backoff = std::min(backoff * 2, settings_.retry_backoff_max);
   }
+}
+
+void otlp_exporter::report_failure(size_t spans, const std::string& outcome, int attempts) {
+  ++failures_since_report_;
+  auto now = std::chrono::steady_clock::now();
+  if (now < next_failure_report_)
+    return;
+  spdlog::warn("tracing: {} spans not exported to {}{}: {} after {} attempt(s) ({} failed "
+               "batch(es) since the last report)",
+               spans, target_.origin, target_.path, outcome, attempts, failures_since_report_);
+  failures_since_report_ = 0;
+  next_failure_report_ = now + failure_report_interval;
 }
 
 bool otlp_exporter::pause(std::chrono::milliseconds delay) {

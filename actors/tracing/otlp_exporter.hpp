@@ -32,10 +32,20 @@ struct exporter_settings {
   int max_attempts = 5; // per batch, on 429/502/503/504 or no answer
 };
 
+// Where an endpoint's spans go: origin "scheme://host:port" (port 4318 when the endpoint names
+// none) and path "<the endpoint's path>/v1/traces". Throws std::invalid_argument unless the
+// endpoint is an http:// or https:// URL.
+struct otlp_target {
+  std::string origin;
+  std::string path;
+};
+otlp_target traces_target(const std::string& endpoint);
+
 // Sends finished spans over OTLP/HTTP with JSON bodies. enqueue() never blocks on the network:
 // it adds to a bounded queue (a full queue drops the span and counts it), and a background thread
 // posts batches, retrying with exponential backoff only where OTLP allows (429, 502, 503, 504,
-// or no answer at all). Other answers fail the batch at once. Its counters, on `registry`:
+// or no answer at all). Other answers fail the batch at once; lost batches are logged at warn
+// level, at most every 30 s with a count. Its counters, on `registry`:
 //   logistic_package_api_tracing_spans_exported_total  accepted by the collector;
 //   logistic_package_api_tracing_spans_dropped_total   the queue was full;
 //   logistic_package_api_tracing_spans_failed_total    refused, or retries exhausted.
@@ -53,15 +63,17 @@ public:
 private:
   void run();
   void send(const std::vector<span_data>& batch);
+  void report_failure(size_t spans, const std::string& outcome, int attempts);
   // Waits `delay` unless stopping; false when stopping.
   bool pause(std::chrono::milliseconds delay);
 
   const exporter_settings settings_;
-  std::string origin_; // scheme://host:port
-  std::string path_;   // <prefix>/v1/traces
   prometheus::Counter& exported_;
   prometheus::Counter& dropped_;
   prometheus::Counter& failed_;
+  const otlp_target target_;
+  size_t failures_since_report_ = 0; // the exporter's thread only
+  std::chrono::steady_clock::time_point next_failure_report_{};
 
   std::mutex mutex_;
   std::condition_variable wake_;

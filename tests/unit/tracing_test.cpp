@@ -1,3 +1,4 @@
+#include "actors/tracing/otlp_exporter.hpp"
 #include "actors/tracing/otlp_json.hpp"
 #include "actors/tracing/span.hpp"
 #include "actors/tracing/trace_context.hpp"
@@ -131,4 +132,17 @@ TEST_CASE("OTLP JSON leaves out the parent of a root span and empty links") {
   CHECK_FALSE(span.contains("parentSpanId"));
   CHECK_FALSE(span.contains("links"));
   CHECK(span.at("status") == json::parse(R"({"code":0})"));
+}
+
+TEST_CASE("an OTLP endpoint maps to its origin, port 4318 by default, and <path>/v1/traces") {
+  auto plain = traces_target("http://jaeger");
+  CHECK(plain.origin == "http://jaeger:4318");
+  CHECK(plain.path == "/v1/traces");
+  auto full = traces_target("https://collector.example:443/otel/");
+  CHECK(full.origin == "https://collector.example:443");
+  CHECK(full.path == "/otel/v1/traces");
+  CHECK(traces_target("http://[::1]").origin == "http://[::1]:4318");
+  CHECK(traces_target("http://[::1]:4319").origin == "http://[::1]:4319");
+  CHECK_THROWS_AS(traces_target("jaeger:4318"), std::invalid_argument);
+  CHECK_THROWS_AS(traces_target("ftp://jaeger"), std::invalid_argument);
 }
