@@ -185,13 +185,13 @@ grpc::ServerUnaryReactor* package_service::reject(const call& c, const violation
 template <class T, class OnValue, class... Ts>
 grpc::ServerUnaryReactor* package_service::ask(const call& c, std::string not_found_message,
                                                OnValue on_value, Ts... request) {
+  (tag_package(*c.span, request), ...);
   auto remaining = c.meta.deadline_unix_ms - to_unix_ms(clock_type::now());
   if (remaining <= 0) {
     finish(c, to_status(caf::sec::request_timeout, not_found_message, c.meta.request_id));
     return c.reactor;
   }
   auto timeout = std::chrono::milliseconds{remaining} + supervisor_grace;
-  (tag_package(*c.span, request), ...);
   // The handle travels as a spawn argument: CAF 0.17's spawn of a function without arguments
   // dereferences a null argument tuple (UBSan reports it).
   auto reply_to_call = [=](caf::event_based_actor* self, repo_supervisor_actor repo) {
