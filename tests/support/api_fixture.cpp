@@ -31,7 +31,7 @@ api_fixture::api_fixture(const std::function<void(settings&)>& adjust)
   server = std::make_unique<api_server>(cfg, [] { return false; });
   {
     pqxx::work tx{db};
-    tx.exec0("TRUNCATE package, package_event RESTART IDENTITY");
+    tx.exec0("TRUNCATE package, package_event, idempotency_key RESTART IDENTITY");
     tx.commit();
   }
   channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(server->grpc_port()),

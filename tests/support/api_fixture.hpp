@@ -26,7 +26,7 @@ settings test_settings(const std::string& dsn);
 // An API server on the process's throwaway PostgreSQL, with empty tables, a gRPC stub and a
 // direct database connection for assertions.
 struct api_fixture {
-  // `adjust` may change the settings before the server starts.
+  // `adjust` changes the test settings before the server starts.
   explicit api_fixture(const std::function<void(settings&)>& adjust = {});
   ~api_fixture();
 
