@@ -29,7 +29,7 @@ using std::chrono::milliseconds;
 // The key table: every configuration key, declared once. File parsing, environment overrides
 // and render_settings all walk it.
 
-enum class kind { string, integer, boolean, duration, log_level };
+enum class kind { string, integer, boolean, duration, log_level, optional_url };
 
 using field_ptr = std::variant<std::string*, int*, bool*, milliseconds*>;
 
@@ -113,6 +113,13 @@ const key_spec keys[] = {
     {LPA_KEY(retranslator, restart_max), kind::integer, count},
     {LPA_KEY(retranslator, restart_window), kind::duration},
     {LPA_KEY(retranslator, shutdown_deadline), kind::duration},
+
+    {LPA_KEY(tracing, otlp_endpoint), kind::optional_url},
+    {LPA_KEY(tracing, service_name), kind::string},
+    {LPA_KEY(tracing, queue_size), kind::integer, count},
+    {LPA_KEY(tracing, batch_size), kind::integer, count},
+    {LPA_KEY(tracing, flush_interval), kind::duration},
+    {LPA_KEY(tracing, timeout), kind::duration},
 };
 
 #undef LPA_KEY
@@ -282,6 +289,12 @@ void assign(settings& s, const key_spec& k, const std::string& text, const std::
   case kind::string:
     if (text.empty())
       fail(key, "expected a non-empty string, " + got(k, text), where);
+    *std::get<std::string*>(field) = text;
+    return;
+
+  case kind::optional_url:
+    if (!text.empty() && text.rfind("http://", 0) != 0 && text.rfind("https://", 0) != 0)
+      fail(key, "expected an http:// or https:// URL, or nothing, " + got(k, text), where);
     *std::get<std::string*>(field) = text;
     return;
 
@@ -504,6 +517,7 @@ settings build(const std::string& text, const std::string& source, const env_loo
   check_order(s, from, "retranslator", "consumers", "window"); // each consumer gets credit
   check_at_least(s, from, "retranslator", "lease", milliseconds{1000});
   check_order(s, from, "retranslator", "restart_backoff_min", "restart_backoff_max");
+  check_order(s, from, "tracing", "batch_size", "queue_size");
   return s;
 }
 

@@ -76,6 +76,14 @@ struct settings {
     std::chrono::milliseconds restart_window{60000};
     std::chrono::milliseconds shutdown_deadline{10000};
   } retranslator;
+  struct tracing_t {
+    std::string otlp_endpoint; // http(s)://host[:port]; empty: spans are not exported
+    std::string service_name = "logistic-package-api"; // the retranslator adds "-retranslator"
+    int queue_size = 2048;
+    int batch_size = 512; // <= queue_size
+    std::chrono::milliseconds flush_interval{1000};
+    std::chrono::milliseconds timeout{5000};
+  } tracing;
 };
 
 // Thrown for any bad configuration; what() names the key (dotted, e.g. "grpc.port"), why, and

@@ -1,6 +1,7 @@
 #include "grpc_gateway/api_server.hpp"
 
 #include "actors/http_endpoints.hpp"
+#include "actors/tracing/otlp_exporter.hpp"
 #include "db/migrator.hpp"
 #include "db/package_store.hpp"
 #include "db/pg_errors.hpp"
@@ -78,11 +79,14 @@ api_server::api_server(const settings& cfg, std::function<bool()> stop_requested
   pool.probes = std::make_shared<actor_probes>(*registry_);
   repo_ = system_->spawn(repo_supervisor, pool, health_);
 
+  auto exporter = tracing::make_exporter(
+      tracing::exporter_settings_of(cfg.tracing, cfg.tracing.service_name), *registry_);
   service_ = std::make_unique<package_service>(
       *system_, repo_, *metrics_,
       gateway_settings{cfg.grpc.default_deadline, cfg.log.allow_debug_per_request,
                        cfg.repo.retry_after,
-                       pool.write_answer_grace() + std::chrono::milliseconds{500}});
+                       pool.write_answer_grace() + std::chrono::milliseconds{500}},
+      std::make_shared<tracing::tracer>(std::move(exporter)));
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;

@@ -172,6 +172,8 @@ retranslator: {metrics_host: 127.0.0.5, metrics_port: 4, slots: 18, consumers: 5
                send_backoff_max: 12ms, cleaner_batch: 13, cleaner_interval: 14ms,
                restart_backoff_min: 19ms, restart_backoff_max: 20ms,
                restart_max: 15, restart_window: 16m, shutdown_deadline: 17s}
+tracing: {otlp_endpoint: "http://collector:4318", service_name: traced, queue_size: 23,
+          batch_size: 22, flush_interval: 24ms, timeout: 25s}
 )",
                                        no_env());
   const auto file_values = rendered(from_file);
@@ -259,6 +261,15 @@ TEST_CASE("a bad value names the key, the value and where it came from") {
           == "config: retranslator.lease: expected a duration > 0 and at most 24h, got "
              "'1441m' (from env LPA_RETRANSLATOR_LEASE)");
   }
+  SECTION("optional URL") {
+    CHECK(parse_error("", {{"LPA_TRACING_OTLP_ENDPOINT", "localhost:4318"}})
+          == "config: tracing.otlp_endpoint: expected an http:// or https:// URL, or nothing, got "
+             "'localhost:4318' (from env LPA_TRACING_OTLP_ENDPOINT)");
+    CHECK(lpa::parse_settings("", env_of({{"LPA_TRACING_OTLP_ENDPOINT", ""}}))
+              .tracing.otlp_endpoint.empty());
+    CHECK(lpa::parse_settings("tracing:\n  otlp_endpoint:\n", no_env())
+              .tracing.otlp_endpoint.empty());
+  }
   SECTION("log level") {
     CHECK(parse_error("log:\n  level: verbose\n")
           == "config: log.level: expected one of trace, debug, info, warn, error, got 'verbose' "
@@ -282,6 +293,9 @@ TEST_CASE("cross-field checks") {
   CHECK(parse_error("retranslator:\n  consumers: 8\n  window: 4\n  batch_size: 4\n")
         == "config: retranslator.consumers: must not exceed retranslator.window, got 8 (from "
            "<yaml text> line 2, column 14) > 4 (from <yaml text> line 3, column 11)");
+  CHECK(parse_error("", {{"LPA_TRACING_BATCH_SIZE", "4096"}})
+        == "config: tracing.batch_size: must not exceed tracing.queue_size, got 4096 (from env "
+           "LPA_TRACING_BATCH_SIZE) > 2048 (default)");
   // Shorter leases would be renewed more often than a round trip takes.
   CHECK(parse_error("", {{"LPA_RETRANSLATOR_LEASE", "3ms"}})
         == "config: retranslator.lease: must be at least 1s, got 3ms (from env "
@@ -299,7 +313,7 @@ TEST_CASE("unknown sections and keys are rejected by name") {
            "host, port, default_deadline, shutdown_grace");
   CHECK(parse_error("grcp:\n  port: 1\n")
         == "config: grcp: unknown section (at <yaml text> line 1, column 1); known sections: "
-           "service, log, grpc, status, metrics, db, repo, kafka, retranslator");
+           "service, log, grpc, status, metrics, db, repo, kafka, retranslator, tracing");
   CHECK_THAT(parse_error("grpc:\n  port: 1\n  port: 2\n"),
              StartsWith("config: grpc.port: duplicate key (at <yaml text> line 3"));
   CHECK_THAT(parse_error("grpc: 8082\n"), StartsWith("config: grpc: expected a mapping of keys"));
@@ -345,7 +359,7 @@ TEST_CASE("render_settings lists every key and masks the database passwords") {
   CHECK_THAT(text, Contains("grpc.shutdown_grace = 2m\n"));
   CHECK_THAT(text, Contains("db.statement_timeout = 5s\n"));
   CHECK_THAT(text, Contains("log.allow_debug_per_request = true\n"));
-  CHECK(rendered(s).size() == 47);
+  CHECK(rendered(s).size() == 53);
 
   const std::vector<std::pair<std::string, std::string>> dsns = {
       {"password=s3cret", "password=***"},
