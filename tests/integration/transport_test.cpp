@@ -1,22 +1,46 @@
 // The gRPC transport: TLS and mTLS with certificates made here by openssl, the receive size
-// limit, start-up errors for unusable TLS files.
+// limit, start-up errors for unusable TLS files, and lpa-cli / lpa-bench over mTLS.
 #include "grpc_gateway/transport.hpp"
 #include "tests/support/api_fixture.hpp"
 #include "tests/support/child_process.hpp"
 
 #include <catch2/catch.hpp>
 
+#include <sys/wait.h>
+
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
 
 using namespace lpa::test;
 using Stub = v1::LogisticPackageApiService::Stub;
 using Catch::Matchers::Contains;
+using Catch::Matchers::StartsWith;
 
 namespace {
 
 namespace fs = std::filesystem;
+
+// Exit code and standard output of a shell command.
+struct command_result {
+  int exit_code;
+  std::string out;
+};
+
+command_result run(const std::string& command) {
+  FILE* pipe = ::popen(command.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::string out;
+  char buf[4096];
+  for (size_t n; (n = std::fread(buf, 1, sizeof buf, pipe)) > 0;)
+    out.append(buf, n);
+  int status = ::pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), out};
+}
 
 std::string read_text(const fs::path& path) {
   std::ifstream in(path);
@@ -241,4 +265,66 @@ TEST_CASE("The API binary exits 2 on a missing TLS file or a certificate without
       == 2);
   CHECK(wait_exit(spawn_with_settings(LPA_API_BIN, with({"LPA_GRPC_TLS_CERT_FILE=/some.pem"})))
         == 2);
+}
+
+TEST_CASE("lpa-cli and lpa-bench reach an mTLS server with --tls-ca, --tls-cert and --tls-key",
+          "[transport]") {
+  test_pki pki;
+  server_under_test s{[&](lpa::settings& cfg) {
+    use_tls(cfg, pki);
+    cfg.grpc.tls_client_ca_file = pki.path("ca.pem");
+  }};
+  const std::string tls = " --tls-ca " + pki.path("ca.pem") + " --tls-cert "
+                          + pki.path("client.pem") + " --tls-key " + pki.path("client.key");
+
+  auto cli = run(LPA_CLI_BIN " --addr " + s.addr() + tls
+                 + " create --title box --material wood --volume 1 2>&1");
+  INFO(cli.out);
+  CHECK(cli.exit_code == 0);
+  CHECK(cli.out == "created package 1\n");
+  CHECK(run(LPA_CLI_BIN " --addr " + s.addr() + " describe 1 2>&1").exit_code == 1);
+
+  auto ids = pki.path("ids.txt");
+  auto bench = run(LPA_BENCH_BIN " --addr " + s.addr() + tls
+                   + " --rate 40 --seconds 1 --mix create=50,describe=30,list=10,update=10"
+                     " --idempotency-keys --json --ids-out "
+                   + ids + " 2>&1");
+  INFO(bench.out);
+  CHECK(bench.exit_code == 0);
+  CHECK_THAT(bench.out, Contains("{\"mode\":\"open\",\"offered_rate\":40,"));
+  CHECK_THAT(bench.out, Contains("\"total\":{\"counts\":{\"OK\":40},\"latency_ms\":{\"p50\":"));
+
+  // Every create the bench was told about is committed with the id it was given.
+  std::istringstream lines(read_text(ids));
+  std::set<std::string> keys;
+  size_t creates = 0;
+  for (std::string key, code, id; lines >> key >> code >> id; ++creates) {
+    CHECK(code == "OK");
+    CHECK(key.rfind("lpa-bench-", 0) == 0);
+    keys.insert(key);
+    pqxx::read_transaction tx{s.db};
+    CHECK(tx.exec1("SELECT count(*) FROM package WHERE package_id = " + tx.quote(id))[0].as<int>()
+          == 1);
+  }
+  CHECK(creates >= 1);
+  CHECK(keys.size() == creates);
+  CHECK(s.packages() == static_cast<long long>(creates) + 1); // + lpa-cli's
+
+  // The closed loop's line, read as tools/bench.sh reads it (sed 's/.*per_second=.../').
+  auto closed = run(LPA_BENCH_BIN " --addr " + s.addr() + tls + " --clients 2 --seconds 1 2>&1");
+  INFO(closed.out);
+  CHECK(closed.exit_code == 0);
+  CHECK_THAT(closed.out, StartsWith("ok=") && Contains(" errors=0 ") && Contains(" mode=closed ")
+                             && Contains(" codes=OK:"));
+  std::smatch rate;
+  REQUIRE(std::regex_search(closed.out, rate, std::regex(".*per_second=([0-9.]*)")));
+  CHECK(std::stod(rate[1]) > 0);
+}
+
+TEST_CASE("lpa-bench --help prints its usage and sends nothing", "[transport]") {
+  auto help = run(LPA_BENCH_BIN " --help --addr 127.0.0.1:1");
+  CHECK(help.exit_code == 0);
+  CHECK_THAT(help.out, Contains("usage: lpa-bench") && Contains("--rate R"));
+  CHECK(run(LPA_BENCH_BIN " --rate 0 2>&1").exit_code == 2);
+  CHECK(run(LPA_BENCH_BIN " --mix create=1,remove=1 2>&1").exit_code == 2);
 }
