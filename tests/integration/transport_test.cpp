@@ -146,6 +146,18 @@ grpc::Status create(const std::string& addr,
   return stub->CreatePackageV1(&ctx, req, &rep);
 }
 
+// A plaintext channel, connected, that pings the server every second (as often as gRPC's client
+// pings), also without calls.
+std::shared_ptr<grpc::Channel> pinging_channel(const std::string& addr) {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 1000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  auto channel = grpc::CreateCustomChannel(addr, grpc::InsecureChannelCredentials(), args);
+  REQUIRE(channel->WaitForConnected(std::chrono::system_clock::now() + 5s));
+  return channel;
+}
+
 std::string credentials_error(const lpa::settings::grpc_t& cfg) {
   try {
     lpa::server_credentials(cfg);
@@ -204,6 +216,26 @@ TEST_CASE("A request bigger than grpc.max_receive_message_size gets RESOURCE_EXH
   CHECK(s.packages() == 0);
   CHECK(create(s.addr(), grpc::InsecureChannelCredentials()).ok()); // small ones still pass
   CHECK(s.packages() == 1);
+}
+
+TEST_CASE("An idle client pinging every second stays connected when "
+          "grpc.keepalive_min_ping_interval allows it",
+          "[transport]") {
+  server_under_test s{[](lpa::settings& cfg) { cfg.grpc.keepalive_min_ping_interval = 500ms; }};
+  auto channel = pinging_channel(s.addr());
+  // Four pings or so on an idle connection, none a strike: still READY. With
+  // keepalive_permit_without_calls false, or gRPC's own interval (5 min), they would be strikes.
+  CHECK_FALSE(
+      channel->WaitForStateChange(GRPC_CHANNEL_READY, std::chrono::system_clock::now() + 4500ms));
+}
+
+TEST_CASE("An idle client pinging more often than grpc.keepalive_min_ping_interval is sent away",
+          "[transport]") {
+  server_under_test s{[](lpa::settings&) {}}; // 10s by default
+  auto channel = pinging_channel(s.addr());
+  // The third ping too early is the third strike: GOAWAY (too_many_pings), and the channel
+  // leaves READY.
+  CHECK(channel->WaitForStateChange(GRPC_CHANNEL_READY, std::chrono::system_clock::now() + 10s));
 }
 
 TEST_CASE("Unusable TLS files are config errors naming the key", "[transport]") {
