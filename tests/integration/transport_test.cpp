@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -216,6 +217,52 @@ TEST_CASE("A request bigger than grpc.max_receive_message_size gets RESOURCE_EXH
   CHECK(s.packages() == 0);
   CHECK(create(s.addr(), grpc::InsecureChannelCredentials()).ok()); // small ones still pass
   CHECK(s.packages() == 1);
+}
+
+TEST_CASE("With grpc.max_concurrent_streams 1 a second call on the connection waits for the "
+          "first",
+          "[transport]") {
+  server_under_test s{[](lpa::settings& cfg) { cfg.grpc.max_concurrent_streams = 1; }};
+  auto busy = create(s.addr(), grpc::InsecureChannelCredentials());
+  REQUIRE(busy.ok());
+  auto one_connection = [&] {
+    grpc::ChannelArguments args; // a connection of its own, not shared with other channels
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    return v1::LogisticPackageApiService::NewStub(
+        grpc::CreateCustomChannel(s.addr(), grpc::InsecureChannelCredentials(), args));
+  };
+  auto first = one_connection();
+  auto other = one_connection();
+  auto describe = [](Stub& stub, std::chrono::milliseconds deadline) {
+    v1::DescribePackageV1Request req;
+    req.set_packageid(1);
+    v1::DescribePackageV1Response rep;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + deadline);
+    return stub.DescribePackageV1(&ctx, req, &rep).error_code();
+  };
+  REQUIRE(describe(*first, 5s) == grpc::StatusCode::OK); // connected
+
+  // The first stream: an Update waiting on a row lock.
+  pqxx::connection blocker{s.pg.dsn()};
+  pqxx::work lock{blocker};
+  lock.exec1("SELECT 1 FROM package WHERE package_id = 1 FOR UPDATE");
+  auto update = std::async(std::launch::async, [&] {
+    v1::UpdatePackageV1Request req;
+    req.set_packageid(1);
+    req.set_title("crate");
+    v1::UpdatePackageV1Response rep;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + 5s);
+    return first->UpdatePackageV1(&ctx, req, &rep).error_code();
+  });
+  REQUIRE(await_sessions(s.pg.dsn(), "wait_event_type = 'Lock'"));
+
+  CHECK(describe(*first, 500ms) == grpc::StatusCode::DEADLINE_EXCEEDED); // no stream for it
+  CHECK(describe(*other, 5s) == grpc::StatusCode::OK);                   // another connection
+  lock.abort();
+  CHECK(update.get() == grpc::StatusCode::OK);
+  CHECK(describe(*first, 5s) == grpc::StatusCode::OK);
 }
 
 TEST_CASE("An idle client pinging every second stays connected when "
