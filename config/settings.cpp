@@ -92,6 +92,12 @@ const key_spec keys[] = {
 
     {LPA_KEY(repo, restart_backoff_min), kind::duration},
     {LPA_KEY(repo, restart_backoff_max), kind::duration},
+    {LPA_KEY(repo, group_commit_max), kind::integer, count},
+    {LPA_KEY(repo, write_queue), kind::integer, count},
+    {LPA_KEY(repo, read_queue), kind::integer, count},
+    {LPA_KEY(repo, retry_after), kind::duration},
+    {LPA_KEY(repo, idempotency_retention), kind::duration},
+    {LPA_KEY(repo, idempotency_expiry_interval), kind::duration},
 
     {LPA_KEY(kafka, brokers), kind::string},
     {LPA_KEY(kafka, topic), kind::string},
@@ -230,6 +236,8 @@ std::string mask_dsn(const std::string& dsn) {
 
 std::string format_duration(milliseconds d) {
   auto n = d.count();
+  if (n != 0 && n % 3600000 == 0)
+    return std::to_string(n / 3600000) + "h";
   if (n != 0 && n % 60000 == 0)
     return std::to_string(n / 60000) + "m";
   if (n != 0 && n % 1000 == 0)
@@ -326,16 +334,20 @@ void assign(settings& s, const key_spec& k, const std::string& text, const std::
   case kind::duration: {
     if (all_digits(text))
       fail(key,
-           "expected a duration with a unit (ms, s or m), " + got(k, text) + "; add a unit, e.g. '"
-               + text + "ms' or '" + text + "s'",
+           "expected a duration with a unit (ms, s, m or h), " + got(k, text)
+               + "; add a unit, e.g. '" + text + "ms' or '" + text + "s'",
            where);
     size_t digits = 0;
     while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits])))
       ++digits;
     std::string_view unit = std::string_view(text).substr(digits);
-    long long per_unit = unit == "ms" ? 1 : unit == "s" ? 1000 : unit == "m" ? 60000 : 0;
+    long long per_unit = unit == "ms"  ? 1
+                         : unit == "s" ? 1000
+                         : unit == "m" ? 60000
+                         : unit == "h" ? 3600000
+                                       : 0;
     if (digits == 0 || per_unit == 0)
-      fail(key, "expected a duration like '500ms', '5s' or '1m', " + got(k, text), where);
+      fail(key, "expected a duration like '500ms', '5s', '1m' or '24h', " + got(k, text), where);
     long long n = 0;
     auto [end, ec] = std::from_chars(text.data(), text.data() + digits, n);
     (void)end;
@@ -516,6 +528,9 @@ settings build(const std::string& text, const std::string& source, const env_loo
   apply_env(s, env, from);
 
   check_order(s, from, "repo", "restart_backoff_min", "restart_backoff_max");
+  check_at_least(s, from, "repo", "retry_after", milliseconds{1});
+  check_at_least(s, from, "repo", "idempotency_retention", milliseconds{1000});
+  check_at_least(s, from, "repo", "idempotency_expiry_interval", milliseconds{10});
   check_order(s, from, "retranslator", "send_backoff_min", "send_backoff_max");
   check_order(s, from, "retranslator", "batch_size", "window");
   check_order(s, from, "retranslator", "consumers", "window"); // each consumer gets credit

@@ -52,6 +52,12 @@ struct settings {
   struct repo_t {
     std::chrono::milliseconds restart_backoff_min{10};
     std::chrono::milliseconds restart_backoff_max{1000};
+    int group_commit_max = 64; // writes a writer takes into one transaction
+    int write_queue = 256;     // writes waiting for the writers at most; beyond: RESOURCE_EXHAUSTED
+    int read_queue = 256;      // the same for reads
+    std::chrono::milliseconds retry_after{1000}; // the hint sent with RESOURCE_EXHAUSTED
+    std::chrono::milliseconds idempotency_retention{24 * 3600 * 1000};
+    std::chrono::milliseconds idempotency_expiry_interval{60000};
   } repo;
   struct kafka_t {
     std::string brokers = "127.0.0.1:9092";

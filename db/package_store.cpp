@@ -22,6 +22,14 @@ constexpr const char* payload_json
       " 'MaximumVolume', max_volume, 'Reusable', reusable, 'Created', created_at,"
       " 'Updated', updated_at)";
 
+// What a create asked for, as an md5 over its fields: title, material, volume and reusable in
+// the parameters from $first on.
+std::string request_fingerprint(int first) {
+  auto p = [first](int n) { return "$" + std::to_string(first + n); };
+  return "md5(jsonb_build_array(" + p(0) + "::text, " + p(1) + "::text, " + p(2) + "::real, " + p(3)
+         + "::boolean)::text)";
+}
+
 std::string create_sql() {
   return std::string{"WITH p AS (INSERT INTO package (title, material, max_volume, reusable)"
                      " VALUES ($1, $2, $3, $4) RETURNING *)"
@@ -44,6 +52,35 @@ std::string update_sql() {
                      " (package_id, event_type, package_seq, payload, traceparent)"
                      " SELECT package_id, 'Updated', event_seq, "}
          + payload_json + ", NULLIF($7, '') FROM p RETURNING package_id";
+}
+
+// A create carrying an idempotency key: the key row and the package are written together, or
+// nothing is written when the key is held (by a committed transaction, or by one in flight: the
+// insert then waits for it). An expired key is taken over.
+std::string create_keyed_sql() {
+  return std::string{
+             "WITH k AS (INSERT INTO idempotency_key AS k (idem_key, fingerprint, package_id)"
+             " VALUES ($6, "}
+         + request_fingerprint(1)
+         + ", nextval('package_package_id_seq'))"
+           " ON CONFLICT (idem_key) DO UPDATE SET"
+           " fingerprint = EXCLUDED.fingerprint,"
+           " package_id = EXCLUDED.package_id, created_at = now()"
+           " WHERE k.created_at < now() - $7::interval"
+           " RETURNING package_id),"
+           " p AS (INSERT INTO package"
+           " (package_id, title, material, max_volume, reusable)"
+           " SELECT package_id, $1, $2, $3, $4 FROM k RETURNING *)"
+           " INSERT INTO package_event"
+           " (package_id, event_type, package_seq, payload, traceparent)"
+           " SELECT package_id, 'Created', event_seq, "
+         + payload_json + ", NULLIF($5, '') FROM p RETURNING package_id";
+}
+
+// The package a key created, and whether this request has the same fields.
+std::string key_lookup_sql() {
+  return "SELECT package_id, fingerprint = " + request_fingerprint(2)
+         + " FROM idempotency_key WHERE idem_key = $1";
 }
 
 std::string remove_sql() {
@@ -87,7 +124,9 @@ void limit_statements(pqxx::transaction_base& tx, std::chrono::milliseconds budg
 
 } // namespace
 
-package_store::package_store(const store_settings& settings) : settings_(settings) {
+package_store::package_store(const store_settings& settings,
+                             std::chrono::milliseconds key_retention)
+    : settings_(settings), key_retention_(std::to_string(key_retention.count()) + " milliseconds") {
   open();
 }
 
@@ -96,6 +135,11 @@ void package_store::open() {
   conn_->prepare("create", create_sql());
   conn_->prepare("update", update_sql());
   conn_->prepare("remove", remove_sql());
+  conn_->prepare("create_keyed", create_keyed_sql());
+  conn_->prepare("key_lookup", key_lookup_sql());
+  conn_->prepare("expire_keys", "DELETE FROM idempotency_key WHERE idem_key IN (SELECT idem_key"
+                                " FROM idempotency_key WHERE created_at < now() - $1::interval"
+                                " ORDER BY created_at LIMIT $2)");
   conn_->prepare("describe",
                  std::string{"SELECT "} + package_columns + " FROM package WHERE package_id = $1");
   conn_->prepare("list_after", std::string{"SELECT "} + package_columns
@@ -119,40 +163,159 @@ auto package_store::retried_on_fresh_connection(const bool& may_retry, F&& op) {
   }
 }
 
-std::optional<uint64_t> package_store::write(const write_command& cmd,
-                                             std::chrono::milliseconds budget) {
-  if (cmd.kind != write_kind::create && !storable(cmd.package_id))
-    return std::nullopt;
-  // Safe to run again only while the write statement was not sent: BEGIN and SET LOCAL change
-  // nothing.
-  bool not_sent = true;
-  return retried_on_fresh_connection(not_sent, [&] { return write_once(cmd, budget, not_sent); });
+namespace {
+
+using sys_clock = std::chrono::system_clock;
+
+std::chrono::milliseconds time_left(const pending_write& w, sys_clock::time_point now) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(w.deadline - now);
 }
 
-std::optional<uint64_t> package_store::write_once(const write_command& cmd,
-                                                  std::chrono::milliseconds budget,
-                                                  bool& not_sent) {
-  pqxx::work tx{*conn_};
-  limit_statements(tx, budget, settings_.statement_timeout);
-  not_sent = false;
+// The writes still to run, in their original order.
+using write_indexes = std::vector<size_t>;
+
+// Marks the writes whose deadline has passed and drops them from `active`.
+void drop_expired(const std::vector<pending_write>& writes, write_indexes& active,
+                  std::vector<write_outcome>& out) {
+  auto now = sys_clock::now();
+  active.erase(std::remove_if(active.begin(), active.end(),
+                              [&](size_t i) {
+                                if (time_left(writes[i], now).count() > 0)
+                                  return false;
+                                out[i].status = write_status::deadline_exceeded;
+                                return true;
+                              }),
+               active.end());
+}
+
+bool any_expired(const std::vector<pending_write>& writes, const write_indexes& active) {
+  auto now = sys_clock::now();
+  return std::any_of(active.begin(), active.end(),
+                     [&](size_t i) { return time_left(writes[i], now).count() <= 0; });
+}
+
+// The transaction must end before the earliest deadline among the writes it carries.
+std::chrono::milliseconds batch_budget(const std::vector<pending_write>& writes,
+                                       const write_indexes& active) {
+  auto now = sys_clock::now();
+  auto budget = std::chrono::milliseconds::max();
+  for (auto i : active)
+    budget = std::min(budget, time_left(writes[i], now));
+  return budget;
+}
+
+// What a failed statement means for the write that ran it.
+write_status failure_status(const std::exception& e) {
+  if (is_statement_timeout(e))
+    return write_status::deadline_exceeded;
+  if (is_transient_conflict(e))
+    return write_status::conflict;
+  return write_status::failed;
+}
+
+} // namespace
+
+std::vector<write_outcome> package_store::write(const std::vector<pending_write>& writes) {
+  std::vector<write_outcome> out(writes.size());
+  write_indexes active(writes.size());
+  for (size_t i = 0; i < active.size(); ++i)
+    active[i] = i;
+  // The first attempt may run again on a fresh connection while no write statement was sent.
+  bool not_sent = true;
+  bool reconnected = false;
+  // Each failed attempt removes one write, so this ends.
+  while (true) {
+    drop_expired(writes, active, out);
+    if (active.empty())
+      return out;
+    size_t running = active.front();
+    bool committing = false;
+    try {
+      pqxx::work tx{*conn_};
+      limit_statements(tx, batch_budget(writes, active), settings_.statement_timeout);
+      for (auto i : active) {
+        running = i;
+        not_sent = false;
+        out[i] = apply(tx, writes[i].cmd);
+      }
+      committing = true;
+      tx.commit();
+      return out;
+    } catch (const std::exception& e) {
+      if (committing) // whether the COMMIT happened is unknown
+        throw;
+      if (is_connection_failure(e) || !conn_->is_open()) {
+        if (!not_sent || reconnected)
+          throw;
+        spdlog::info("PostgreSQL connection lost while idle ({}); retrying on a fresh connection",
+                     e.what());
+        open();
+        reconnected = true;
+        continue;
+      }
+      auto status = failure_status(e);
+      // Cancelled at the group's earliest deadline: the writes that reached theirs are dropped at
+      // the top of the loop, and the one that was running runs again with the rest.
+      if (status == write_status::deadline_exceeded && any_expired(writes, active))
+        continue;
+      if (status == write_status::failed)
+        spdlog::error("a {} failed and was rolled back: {}", to_string(writes[running].cmd.kind),
+                      e.what());
+      out[running].status = status;
+      active.erase(std::find(active.begin(), active.end(), running));
+    }
+  }
+}
+
+write_outcome package_store::apply(pqxx::work& tx, const write_command& cmd) {
   pqxx::result res;
   switch (cmd.kind) {
   case write_kind::create:
-    res = tx.exec_prepared("create", cmd.title, cmd.material, cmd.max_volume, cmd.reusable,
-                           cmd.traceparent);
-    break;
+    return create_once(tx, cmd);
   case write_kind::update:
+    if (!storable(cmd.package_id))
+      return {write_status::not_found, 0};
     res = tx.exec_prepared("update", cmd.package_id, cmd.title, cmd.material, cmd.max_volume,
                            cmd.set_reusable, cmd.reusable, cmd.traceparent);
     break;
   case write_kind::remove:
+    if (!storable(cmd.package_id))
+      return {write_status::not_found, 0};
     res = tx.exec_prepared("remove", cmd.package_id, cmd.traceparent);
     break;
   }
-  auto id = first_id(res);
-  if (id)
+  if (auto id = first_id(res))
+    return {write_status::committed, *id};
+  return {write_status::not_found, 0};
+}
+
+write_outcome package_store::create_once(pqxx::work& tx, const write_command& cmd) {
+  if (cmd.idempotency_key.empty()) {
+    auto res = tx.exec_prepared("create", cmd.title, cmd.material, cmd.max_volume, cmd.reusable,
+                                cmd.traceparent);
+    return {write_status::committed, res[0][0].as<uint64_t>()};
+  }
+  auto res = tx.exec_prepared("create_keyed", cmd.title, cmd.material, cmd.max_volume, cmd.reusable,
+                              cmd.traceparent, cmd.idempotency_key, key_retention_);
+  if (!res.empty())
+    return {write_status::committed, res[0][0].as<uint64_t>()};
+  // The key was taken (and its transaction committed: the insert waited for it).
+  auto seen = tx.exec_prepared("key_lookup", cmd.idempotency_key, cmd.title, cmd.material,
+                               cmd.max_volume, cmd.reusable);
+  if (seen.empty()) // deleted by expiry between the two statements
+    return {write_status::conflict, 0};
+  auto status = seen[0][1].as<bool>() ? write_status::replayed : write_status::key_reused;
+  return {status, seen[0][0].as<uint64_t>()};
+}
+
+size_t package_store::expire_keys(size_t limit) {
+  const bool always = true; // a delete of expired keys can always run again
+  return retried_on_fresh_connection(always, [&] {
+    pqxx::work tx{*conn_};
+    auto res = tx.exec_prepared("expire_keys", key_retention_, limit);
     tx.commit();
-  return id;
+    return static_cast<size_t>(res.affected_rows());
+  });
 }
 
 std::optional<package_row> package_store::describe(uint64_t id, std::chrono::milliseconds budget) {

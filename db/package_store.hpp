@@ -36,7 +36,41 @@ struct write_command {
   float max_volume = 0;
   bool set_reusable = false;
   bool reusable = false;
-  std::string traceparent; // W3C trace context of the request, empty when untraced
+  std::string traceparent;     // W3C trace context of the request, empty when untraced
+  std::string idempotency_key; // create only; empty when the client sent none
+};
+
+inline std::string to_string(write_kind x) {
+  switch (x) {
+  case write_kind::create:
+    return "create";
+  case write_kind::update:
+    return "update";
+  case write_kind::remove:
+    return "remove";
+  }
+  return "unknown";
+}
+
+// A write waiting for its transaction, with the moment its caller stops waiting.
+struct pending_write {
+  write_command cmd;
+  std::chrono::system_clock::time_point deadline;
+};
+
+enum class write_status : uint8_t {
+  committed,         // applied; `id` is the package's
+  replayed,          // a create whose idempotency key was committed before: `id` is the original's
+  not_found,         // update/remove of a missing package: nothing written
+  key_reused,        // the idempotency key was committed with other fields: nothing written
+  deadline_exceeded, // the deadline passed before it ran, or it was cancelled and rolled back
+  conflict,          // lost a deadlock or serialization race and was rolled back: may be retried
+  failed,            // the statement failed (logged) and was rolled back
+};
+
+struct write_outcome {
+  write_status status = write_status::failed;
+  uint64_t id = 0;
 };
 
 struct list_query {
@@ -48,16 +82,22 @@ struct list_query {
 // The package table and its outbox, over one connection. Not thread-safe: owned by one actor.
 class package_store {
 public:
-  explicit package_store(const store_settings& settings);
+  // `key_retention`: how long an idempotency key holds; an older key may be used again.
+  package_store(const store_settings& settings, std::chrono::milliseconds key_retention);
 
   // Each call takes the time left for the request: statements that would outlive it are
   // cancelled by PostgreSQL (SQLSTATE 57014), so a request the client gave up on does not
   // commit later.
 
-  // Applies the command and writes exactly one package_event row in the same transaction.
-  // Returns the package id, or std::nullopt when update/remove found no such package (and
-  // nothing was written).
-  std::optional<uint64_t> write(const write_command& cmd, std::chrono::milliseconds budget);
+  // Group commit: applies the writes in order in one transaction, each with exactly one
+  // package_event row. Writes whose deadline has passed are not run. A write whose statement
+  // fails fails alone: the transaction is rolled back and runs again without it. The result has
+  // one outcome per write, valid once this returns (after the COMMIT). Throws when the
+  // connection is lost or the COMMIT fails: then the outcome of every write is unknown.
+  std::vector<write_outcome> write(const std::vector<pending_write>& writes);
+
+  // Deletes up to `limit` idempotency keys older than the retention; returns how many.
+  size_t expire_keys(size_t limit);
 
   std::optional<package_row> describe(uint64_t id, std::chrono::milliseconds budget);
   std::vector<package_row> list(const list_query& query, std::chrono::milliseconds budget);
@@ -70,15 +110,16 @@ public:
 private:
   // Connects and prepares the statements.
   void open();
-  // One attempt; clears `not_sent` once the write statement goes to the server.
-  std::optional<uint64_t> write_once(const write_command& cmd, std::chrono::milliseconds budget,
-                                     bool& not_sent);
+  // Runs `cmd` inside `tx`; the outcome is final only once `tx` commits.
+  write_outcome apply(pqxx::work& tx, const write_command& cmd);
+  write_outcome create_once(pqxx::work& tx, const write_command& cmd);
   // Runs `op`; when the connection turns out to be broken (PostgreSQL restarted while this one
   // was idle) and `may_retry` still holds, runs it once more on a fresh connection.
   template <class F>
   auto retried_on_fresh_connection(const bool& may_retry, F&& op);
 
   store_settings settings_;
+  std::string key_retention_; // an SQL interval
   std::unique_ptr<pqxx::connection> conn_;
 };
 

@@ -22,4 +22,9 @@ bool is_statement_timeout(const std::exception& e) {
   return sql != nullptr && sql->sqlstate() == "57014"; // query_canceled
 }
 
+bool is_transient_conflict(const std::exception& e) {
+  const auto* sql = dynamic_cast<const pqxx::sql_error*>(&e);
+  return sql != nullptr && (sql->sqlstate() == "40P01" || sql->sqlstate() == "40001");
+}
+
 } // namespace lpa::db

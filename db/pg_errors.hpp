@@ -12,4 +12,7 @@ bool is_connection_failure(const std::exception& e);
 // True when PostgreSQL cancelled a statement at its statement_timeout.
 bool is_statement_timeout(const std::exception& e);
 
+// True for a deadlock or serialization failure: the transaction lost a race and may run again.
+bool is_transient_conflict(const std::exception& e);
+
 } // namespace lpa::db

@@ -31,6 +31,21 @@ db::store_settings store_settings_of(const settings& cfg) {
   return db::store_settings{cfg.db.dsn, cfg.db.connect_timeout, cfg.db.statement_timeout};
 }
 
+repo_pool_settings repo_pool_settings_of(const settings& cfg) {
+  repo_pool_settings pool;
+  pool.actor.store = store_settings_of(cfg);
+  pool.actor.key_retention = cfg.repo.idempotency_retention;
+  pool.actor.group_commit_max = static_cast<size_t>(cfg.repo.group_commit_max);
+  pool.writers = cfg.db.writers;
+  pool.readers = cfg.db.readers;
+  pool.write_queue = static_cast<size_t>(cfg.repo.write_queue);
+  pool.read_queue = static_cast<size_t>(cfg.repo.read_queue);
+  pool.backoff_min = cfg.repo.restart_backoff_min;
+  pool.backoff_max = cfg.repo.restart_backoff_max;
+  pool.key_expiry_interval = cfg.repo.idempotency_expiry_interval;
+  return pool;
+}
+
 } // namespace
 
 api_server::api_server(const settings& cfg, std::function<bool()> stop_requested) : cfg_(cfg) {
@@ -61,18 +76,15 @@ api_server::api_server(const settings& cfg, std::function<bool()> stop_requested
 
   register_repo_protocol(caf_cfg_);
   system_ = std::make_unique<caf::actor_system>(caf_cfg_);
-  repo_pool_settings pool{store_settings_of(cfg),
-                          cfg.db.writers,
-                          cfg.db.readers,
-                          cfg.repo.restart_backoff_min,
-                          cfg.repo.restart_backoff_max,
-                          std::chrono::milliseconds{1000},
-                          std::make_shared<actor_probes>(*registry_)};
+  auto pool = repo_pool_settings_of(cfg);
+  pool.probes = std::make_shared<actor_probes>(*registry_);
   repo_ = system_->spawn(repo_supervisor, pool, health_);
 
   service_ = std::make_unique<package_service>(
       *system_, repo_, *metrics_,
-      gateway_settings{cfg.grpc.default_deadline, cfg.log.allow_debug_per_request});
+      gateway_settings{cfg.grpc.default_deadline, cfg.log.allow_debug_per_request,
+                       cfg.repo.retry_after,
+                       pool.write_answer_grace() + std::chrono::milliseconds{500}});
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;

@@ -128,6 +128,11 @@ package_service::call package_service::begin(grpc::CallbackServerContext* ctx, c
 }
 
 void package_service::finish(const call& c, const grpc::Status& status) {
+  if (status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) {
+    // As HTTP's Retry-After: whole seconds, rounded up (the exact delay is in RetryInfo).
+    auto seconds = (settings_.retry_after.count() + 999) / 1000;
+    c.ctx->AddTrailingMetadata("retry-after", std::to_string(std::max<long long>(1, seconds)));
+  }
   auto latency = std::chrono::steady_clock::now() - c.started;
   metrics_.record(c.method, status.error_code(), latency, c.is_write);
   auto ms = std::chrono::duration<double, std::milli>(latency).count();
@@ -151,10 +156,12 @@ grpc::ServerUnaryReactor* package_service::ask(const call& c, std::string not_fo
                                                OnValue on_value, Ts... request) {
   auto remaining = c.meta.deadline_unix_ms - to_unix_ms(clock_type::now());
   if (remaining <= 0) {
-    finish(c, to_status(caf::sec::request_timeout, not_found_message, c.meta.request_id));
+    finish(c, to_status(caf::sec::request_timeout, not_found_message, c.meta.request_id,
+                        settings_.retry_after));
     return c.reactor;
   }
-  auto timeout = std::chrono::milliseconds{remaining} + supervisor_grace;
+  auto timeout = std::chrono::milliseconds{remaining} + supervisor_grace
+                 + (c.is_write ? settings_.write_answer_grace : std::chrono::milliseconds{0});
   // The handle travels as a spawn argument: CAF 0.17's spawn of a function without arguments
   // dereferences a null argument tuple (UBSan reports it).
   auto reply_to_call = [=](caf::event_based_actor* self, repo_supervisor_actor repo) {
@@ -165,7 +172,8 @@ grpc::ServerUnaryReactor* package_service::ask(const call& c, std::string not_fo
               finish(c, grpc::Status::OK);
             },
             [=](caf::error& err) {
-              finish(c, to_status(err, not_found_message, c.meta.request_id));
+              finish(c,
+                     to_status(err, not_found_message, c.meta.request_id, settings_.retry_after));
             });
   };
   sys_.spawn(reply_to_call, repo_);
@@ -176,10 +184,16 @@ grpc::ServerUnaryReactor* package_service::CreatePackageV1(grpc::CallbackServerC
                                                            const v1::CreatePackageV1Request* req,
                                                            v1::CreatePackageV1Response* rep) {
   auto c = begin(ctx, "CreatePackageV1", true);
-  if (auto bad = validate(*req); !bad.empty())
+  auto bad = validate(*req);
+  auto key = metadata_value(ctx, "idempotency-key");
+  if (ctx->client_metadata().count("idempotency-key") > 0)
+    for (auto& v : validate_idempotency_key(key))
+      bad.push_back(std::move(v));
+  if (!bad.empty())
     return reject(c, bad);
   db::write_command cmd;
   cmd.kind = db::write_kind::create;
+  cmd.idempotency_key = key;
   cmd.title = req->title();
   cmd.material = req->material();
   cmd.max_volume = req->maximumvolume();

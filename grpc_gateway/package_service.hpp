@@ -15,6 +15,10 @@ namespace lpa {
 struct gateway_settings {
   std::chrono::milliseconds default_deadline{5000}; // for calls that carry no deadline
   bool allow_debug_per_request = true;              // honour `log_level: debug` metadata
+  std::chrono::milliseconds retry_after{1000};      // the hint sent with RESOURCE_EXHAUSTED
+  // How long past its deadline a write's outcome is awaited (the repository's own grace, plus
+  // the hop): an answer after the COMMIT is never replaced by a timeout.
+  std::chrono::milliseconds write_answer_grace{6000};
 };
 
 // LogisticPackageApiService over gRPC's callback API: each call is validated, then handed as a
@@ -55,7 +59,8 @@ private:
   grpc::ServerUnaryReactor* reject(const call& c, const violations& bad);
 
   // Sends `request...` to the repository and finishes the call: on a reply of type T with
-  // on_value(reply) and OK, on an error with its mapped status.
+  // on_value(reply) and OK, on an error with its mapped status. Writes are awaited past the
+  // deadline, until their outcome is known.
   template <class T, class OnValue, class... Ts>
   grpc::ServerUnaryReactor* ask(const call& c, std::string not_found_message, OnValue on_value,
                                 Ts... request);

@@ -5,6 +5,7 @@
 #include <caf/error.hpp>
 #include <grpcpp/support/status.h>
 
+#include <chrono>
 #include <string>
 
 namespace lpa {
@@ -15,9 +16,12 @@ namespace lpa {
 //   repo unavailable,
 //   RepoActor gone         -> UNAVAILABLE
 //   request timeout        -> DEADLINE_EXCEEDED
+//   repo key_reused        -> FAILED_PRECONDITION
+//   repo overloaded        -> RESOURCE_EXHAUSTED, with a google.rpc.RetryInfo of `retry_after`
+//                             in the binary error details
 //   anything else          -> INTERNAL
 grpc::Status to_status(const caf::error& err, const std::string& not_found_message,
-                       const std::string& request_id);
+                       const std::string& request_id, std::chrono::milliseconds retry_after);
 
 // INVALID_ARGUMENT naming every offending field in the message, with a google.rpc.BadRequest
 // in the binary error details (trailer grpc-status-details-bin).

@@ -1,5 +1,7 @@
 #include "grpc_gateway/validation.hpp"
 
+#include <algorithm>
+
 #include <charconv>
 #include <cmath>
 
@@ -177,6 +179,16 @@ std::optional<size_t> utf8_length(std::string_view bytes) {
     ++count;
   }
   return count;
+}
+
+violations validate_idempotency_key(std::string_view key) {
+  bool printable
+      = std::all_of(key.begin(), key.end(), [](char ch) { return ch > ' ' && ch < 127; });
+  if (!key.empty() && key.size() <= max_idempotency_key_length && printable)
+    return {};
+  return {{"idempotency-key", "must be 1 to " + std::to_string(max_idempotency_key_length)
+                                  + " printable ASCII characters without spaces, got "
+                                  + std::to_string(key.size()) + " bytes"}};
 }
 
 } // namespace lpa

@@ -45,6 +45,11 @@ violations validate(const v1::RemovePackageV1Request&);
 // there is no other violation.
 violations validate(const v1::UpdatePackageV1Request&);
 
+// CreatePackageV1's `idempotency-key` metadata, when sent: 1..128 printable ASCII characters
+// (no spaces), e.g. a UUID. Reported under the field name "idempotency-key".
+inline constexpr size_t max_idempotency_key_length = 128;
+violations validate_idempotency_key(std::string_view key);
+
 // One line for a gRPC INVALID_ARGUMENT message, e.g.
 // "invalid request: Title: must be 1 to 32 characters, got 33; MaximumVolume: must be a finite
 // number greater than 0, got nan". An empty list gives "invalid request".

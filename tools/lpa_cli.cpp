@@ -10,8 +10,11 @@
 #include <cstdlib>
 #include <ctime>
 #include <deque>
+#include <iomanip>
 #include <iostream>
 #include <memory>
+#include <random>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -31,7 +34,9 @@ namespace v1 = hablof::logistic_package_api::v1;
 constexpr const char* usage_text =
     R"(lpa-cli [--addr HOST:PORT] [--timeout MS] [--debug]
         [--tls-ca FILE] [--tls-cert FILE --tls-key FILE] COMMAND ...
-  create --title T --material M --volume CM3 [--reusable]
+  create --title T --material M --volume CM3 [--reusable] [--idempotency-key K]
+         (sends a random idempotency key unless given, and tries up to 3 times with it
+          while the outcome is unknown: UNAVAILABLE or DEADLINE_EXCEEDED)
   describe ID
   list [--limit N] [--cursor ID] [--offset N]
   update ID [--title T] [--material M] [--volume CM3] [--reusable true|false]
@@ -302,13 +307,26 @@ using rpc_method = grpc::Status (v1::LogisticPackageApiService::Stub::*)(grpc::C
 // One unary call with the configured deadline and, with --debug, the log_level metadata.
 template <class Request, class Response>
 grpc::Status call(const client& c, rpc_method<Request, Response> method, const Request& request,
-                  Response& response) {
+                  Response& response, const std::string& idempotency_key = {}) {
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + c.opts.timeout);
   if (c.opts.debug) {
     context.AddMetadata("log_level", "debug");
   }
+  if (!idempotency_key.empty()) {
+    context.AddMetadata("idempotency-key", idempotency_key);
+  }
   return ((*c.stub).*method)(&context, request, &response);
+}
+
+// 128 random bits as 32 hex digits.
+std::string random_key() {
+  std::random_device rd;
+  std::ostringstream out;
+  for (int i = 0; i < 4; ++i) {
+    out << std::hex << std::setw(8) << std::setfill('0') << rd();
+  }
+  return out.str();
 }
 
 // ---- commands ----
@@ -331,6 +349,7 @@ std::string take_change(arg_list& args, std::string_view flag) {
 grpc::Status run_create(const client& c, arg_list& args) {
   v1::CreatePackageV1Request request;
   bool has_title = false, has_material = false, has_volume = false;
+  std::string key = random_key();
   while (!args.empty()) {
     std::string_view token = args.take();
     if (token == "--title") {
@@ -344,6 +363,8 @@ grpc::Status run_create(const client& c, arg_list& args) {
       has_volume = true;
     } else if (token == "--reusable") {
       request.set_reusable(true);
+    } else if (token == "--idempotency-key") {
+      key = std::string(args.take_value(token));
     } else {
       throw unexpected("create", token);
     }
@@ -352,11 +373,20 @@ grpc::Status run_create(const client& c, arg_list& args) {
   require(has_material, "--material");
   require(has_volume, "--volume");
 
+  // A retry with the same key returns the package the lost attempt may have created.
   v1::CreatePackageV1Response response;
-  grpc::Status status
-      = call(c, &v1::LogisticPackageApiService::Stub::CreatePackageV1, request, response);
+  grpc::Status status;
+  for (int attempt = 1; attempt <= 3; ++attempt) {
+    status = call(c, &v1::LogisticPackageApiService::Stub::CreatePackageV1, request, response, key);
+    auto code = status.error_code();
+    if (code != grpc::StatusCode::UNAVAILABLE && code != grpc::StatusCode::DEADLINE_EXCEEDED) {
+      break;
+    }
+  }
   if (status.ok()) {
     std::cout << "created package " << response.id() << '\n';
+  } else {
+    std::cerr << "idempotency key " << key << " (retry with --idempotency-key " << key << ")\n";
   }
   return status;
 }

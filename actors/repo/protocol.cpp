@@ -10,6 +10,10 @@ std::string to_string(repo_errc x) {
     return "unavailable";
   case repo_errc::internal:
     return "internal";
+  case repo_errc::key_reused:
+    return "key_reused";
+  case repo_errc::overloaded:
+    return "overloaded";
   }
   return "unknown";
 }

@@ -37,6 +37,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(lpa_repo, caf::first_custom_type_id)
   CAF_ADD_ATOM(lpa_repo, lpa, ping_atom, "ping")
   CAF_ADD_ATOM(lpa_repo, lpa, restart_atom, "restart")
   CAF_ADD_ATOM(lpa_repo, lpa, health_atom, "health")
+  CAF_ADD_ATOM(lpa_repo, lpa, commit_atom, "commit")
+  CAF_ADD_ATOM(lpa_repo, lpa, expire_atom, "expire")
 CAF_END_TYPE_ID_BLOCK(lpa_repo)
 
 namespace lpa {
@@ -50,6 +52,8 @@ enum class repo_errc : uint8_t {
   not_found = 1,
   unavailable, // PostgreSQL unreachable or the RepoActor restarting: the client may retry
   internal,    // logged with the request id; never carries SQL or driver text
+  key_reused,  // the idempotency key was committed with other fields
+  overloaded,  // the RepoActors' queue is full: refused before any work
 };
 
 std::string to_string(repo_errc x);
@@ -64,22 +68,10 @@ typename Inspector::result_type inspect(Inspector& f, package_row& x) {
            x.created_us, x.has_updated, x.updated_us);
 }
 
-inline std::string to_string(write_kind x) {
-  switch (x) {
-  case write_kind::create:
-    return "create";
-  case write_kind::update:
-    return "update";
-  case write_kind::remove:
-    return "remove";
-  }
-  return "unknown";
-}
-
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, write_command& x) {
   return f(caf::meta::type_name("write_command"), x.kind, x.package_id, x.title, x.material,
-           x.max_volume, x.set_reusable, x.reusable, x.traceparent);
+           x.max_volume, x.set_reusable, x.reusable, x.traceparent, x.idempotency_key);
 }
 
 template <class Inspector>
@@ -93,20 +85,25 @@ CAF_ERROR_CODE_ENUM(lpa::repo_errc, "repo")
 
 namespace lpa {
 
-// A RepoActor. Writes are commands (not per-rpc messages) so a later version can batch
-// concurrent writes into one transaction behind the same message.
-using repo_actor = caf::typed_actor<
+// What the repository answers, whether asked at the supervisor or at a RepoActor. A write is
+// answered only once its outcome is known: committed (the id), rolled back or never run (an
+// error). Writes are commands, not per-rpc messages, so that concurrent ones share a transaction.
+using repo_api = caf::typed_actor<
     caf::replies_to<write_atom, request_meta, db::write_command>::with<uint64_t>,
     caf::replies_to<describe_atom, request_meta, uint64_t>::with<db::package_row>,
     caf::replies_to<list_atom, request_meta, db::list_query>::with<package_page>,
     caf::replies_to<ping_atom>::with<bool>>;
 
-// The supervisor answers the same requests (it routes them) plus its own restart timer.
+// A RepoActor: the API plus the commit of the writes it has gathered (it sends that to itself)
+// and the expiry of old idempotency keys (sent by the supervisor).
+using repo_actor = repo_api::extend<caf::reacts_to<commit_atom>, caf::reacts_to<expire_atom>>;
+
+// The supervisor answers the same requests (it routes them) plus its own timers.
 using repo_supervisor_actor
-    = repo_actor::extend<caf::reacts_to<restart_atom, uint64_t, uint64_t>,
-                         caf::reacts_to<health_atom>,
-                         // The RepoActors running now, for inspection and fault injection.
-                         caf::replies_to<caf::get_atom>::with<std::vector<caf::actor>>>;
+    = repo_api::extend<caf::reacts_to<restart_atom, uint64_t, uint64_t>,
+                       caf::reacts_to<expire_atom>, caf::reacts_to<health_atom>,
+                       // The RepoActors running now, for inspection and fault injection.
+                       caf::replies_to<caf::get_atom>::with<std::vector<caf::actor>>>;
 
 // Registers the protocol's types and error category with an actor system config.
 void register_repo_protocol(caf::actor_system_config& cfg);

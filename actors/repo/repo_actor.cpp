@@ -7,6 +7,11 @@
 
 namespace lpa {
 
+repo_actor_state::~repo_actor_state() {
+  for (auto& w : group)
+    w.promise.deliver(caf::make_error(repo_errc::unavailable));
+}
+
 namespace {
 
 using repo_ptr = repo_actor::stateful_pointer<repo_actor_state>;
@@ -49,14 +54,102 @@ caf::result<T> guarded(repo_ptr self, const request_meta& meta, const char* op, 
   }
 }
 
+caf::expected<uint64_t> reply_for(const db::write_outcome& outcome) {
+  switch (outcome.status) {
+  case db::write_status::committed:
+  case db::write_status::replayed:
+    return outcome.id;
+  case db::write_status::not_found:
+    return caf::make_error(repo_errc::not_found);
+  case db::write_status::key_reused:
+    return caf::make_error(repo_errc::key_reused);
+  case db::write_status::deadline_exceeded:
+    return caf::make_error(caf::sec::request_timeout);
+  case db::write_status::conflict:
+    return caf::make_error(repo_errc::unavailable);
+  case db::write_status::failed:
+    break;
+  }
+  return caf::make_error(repo_errc::internal);
+}
+
+void deliver(caf::typed_response_promise<uint64_t>& promise, caf::expected<uint64_t> reply) {
+  if (reply)
+    promise.deliver(*reply);
+  else
+    promise.deliver(std::move(reply.error()));
+}
+
+void log_outcome(repo_ptr self, const queued_write& w, const db::write_outcome& outcome) {
+  auto& log = log::for_request(w.meta.debug);
+  const auto& name = self->state.actor_name;
+  if (outcome.status == db::write_status::committed)
+    log.debug("{}: {} of package {} committed (request {})", name, to_string(w.cmd.kind),
+              outcome.id, w.meta.request_id);
+  else if (outcome.status == db::write_status::replayed)
+    log.debug("{}: create replayed package {} for its idempotency key (request {})", name,
+              outcome.id, w.meta.request_id);
+  else if (outcome.status == db::write_status::failed)
+    spdlog::error("{}: {} failed (request {})", name, to_string(w.cmd.kind), w.meta.request_id);
+}
+
+// Runs the gathered writes in one transaction and answers each caller after the COMMIT.
+void commit_group(repo_ptr self) {
+  auto& st = self->state;
+  if (st.group.empty())
+    return;
+  auto scope = st.probe->enter(self);
+  auto group = std::move(st.group);
+  st.group.clear();
+  std::vector<db::pending_write> writes;
+  writes.reserve(group.size());
+  for (const auto& w : group)
+    writes.push_back({w.cmd, std::chrono::system_clock::time_point{
+                                 std::chrono::milliseconds{w.meta.deadline_unix_ms}}});
+  try {
+    auto outcomes = st.store->write(writes);
+    spdlog::debug("{}: {} writes in one transaction", st.actor_name, group.size());
+    for (size_t i = 0; i < group.size(); ++i) {
+      log_outcome(self, group[i], outcomes[i]);
+      deliver(group[i].promise, reply_for(outcomes[i]));
+    }
+  } catch (const std::exception& e) {
+    // Lost in the middle: whether the COMMIT happened is unknown. A client retries with the same
+    // idempotency key to find out.
+    bool lost = db::is_connection_failure(e) || !st.store->connection().is_open();
+    auto err = caf::make_error(lost ? repo_errc::unavailable : repo_errc::internal);
+    spdlog::warn("{}: a transaction of {} writes failed: {}", st.actor_name, group.size(),
+                 e.what());
+    for (auto& w : group)
+      w.promise.deliver(err);
+    if (lost)
+      self->quit(caf::make_error(repo_errc::unavailable));
+  }
+}
+
+// Deletes expired idempotency keys, a bounded number per tick.
+void expire_keys(repo_ptr self) {
+  auto& st = self->state;
+  size_t deleted = 0;
+  for (size_t round = 0; round < st.settings.expire_rounds; ++round) {
+    auto n = st.store->expire_keys(st.settings.expire_batch);
+    deleted += n;
+    if (n < st.settings.expire_batch)
+      break;
+  }
+  if (deleted > 0)
+    spdlog::debug("{}: {} expired idempotency keys deleted", st.actor_name, deleted);
+}
+
 } // namespace
 
 repo_actor::behavior_type repo_actor_impl(repo_ptr self, std::string name,
-                                          db::store_settings settings, actor_probe_ptr probe) {
+                                          repo_actor_settings settings, actor_probe_ptr probe) {
   self->state.actor_name = name;
+  self->state.settings = settings;
   self->state.probe = std::move(probe);
   try {
-    self->state.store = std::make_unique<db::package_store>(settings);
+    self->state.store = std::make_unique<db::package_store>(settings.store, settings.key_retention);
   } catch (const std::exception& e) {
     spdlog::warn("{}: cannot connect to PostgreSQL: {}", name, e.what());
     self->quit(caf::make_error(repo_errc::unavailable));
@@ -66,14 +159,24 @@ repo_actor::behavior_type repo_actor_impl(repo_ptr self, std::string name,
   return {
       [=](write_atom, const request_meta& meta,
           const db::write_command& cmd) -> caf::result<uint64_t> {
-        return guarded<uint64_t>(self, meta, "write", [&](auto budget) -> caf::result<uint64_t> {
-          auto id = self->state.store->write(cmd, budget);
-          if (!id)
-            return caf::make_error(repo_errc::not_found);
-          log::for_request(meta.debug)
-              .debug("{}: {} of package {} committed (request {})", self->state.actor_name,
-                     to_string(cmd.kind), *id, meta.request_id);
-          return *id;
+        auto scope = self->state.probe->enter(self);
+        auto& st = self->state;
+        auto promise = self->make_response_promise<uint64_t>();
+        st.group.push_back({meta, cmd, promise});
+        if (st.group.size() >= st.settings.group_commit_max)
+          commit_group(self);
+        else if (st.group.size() == 1)
+          self->send(self, commit_atom_v);
+        return promise;
+      },
+      [=](commit_atom) { commit_group(self); },
+      [=](expire_atom) {
+        auto meta
+            = request_meta{"key-expiry", false,
+                           unix_ms_now() + self->state.settings.store.statement_timeout.count()};
+        guarded<bool>(self, meta, "key expiry", [&](auto) -> caf::result<bool> {
+          expire_keys(self);
+          return true;
         });
       },
       [=](describe_atom, const request_meta& meta, uint64_t id) -> caf::result<db::package_row> {

@@ -20,7 +20,7 @@ size_t writers(const repo_supervisor_state& st) {
 void start(sup_ptr self, size_t index) {
   auto& children = self->state.children;
   auto child = self->spawn<caf::detached + caf::monitored>(
-      repo_actor_impl, children[index].name, self->state.settings.store, children[index].probe);
+      repo_actor_impl, children[index].name, self->state.settings.actor, children[index].probe);
   children.started(index, child);
   children[index].extra.in_flight = 0;
 }
@@ -56,9 +56,34 @@ caf::error caller_error(sup_ptr self, size_t index, uint64_t generation, caf::er
   return caf::make_error(repo_errc::internal);
 }
 
-// Forwards a request to the RepoActor in `index` and answers the caller from its reply.
+// Requests sent to the `count` children from `first` and not answered yet.
+size_t waiting(const child_table<repo_load>& children, size_t first, size_t count) {
+  size_t sum = 0;
+  for (size_t i = first; i < first + count; ++i)
+    sum += children[i].extra.in_flight;
+  return sum;
+}
+
+// A kind of RepoActor: the children from `first` on, and how many requests may wait for them.
+struct pool_kind {
+  size_t first;
+  size_t count;
+  size_t queue_limit;
+};
+
+pool_kind writer_kind(const repo_supervisor_state& st) {
+  return {0, writers(st), st.settings.write_queue};
+}
+
+pool_kind reader_kind(const repo_supervisor_state& st) {
+  return {writers(st), st.children.size() - writers(st), st.settings.read_queue};
+}
+
+// Forwards a request to the RepoActor in `index` of `kind` and answers the caller from its
+// reply, awaited until `grace` past the request's deadline.
 template <class T, class... Ts>
-caf::result<T> route(sup_ptr self, size_t index, const request_meta& meta, Ts... xs) {
+caf::result<T> route(sup_ptr self, pool_kind kind, size_t index, milliseconds grace,
+                     const request_meta& meta, Ts... xs) {
   auto scope = self->state.probe->enter(self);
   auto& child = self->state.children[index];
   if (!child.up())
@@ -66,6 +91,8 @@ caf::result<T> route(sup_ptr self, size_t index, const request_meta& meta, Ts...
   auto remaining = meta.deadline_unix_ms - unix_ms_now();
   if (remaining <= 0)
     return caf::make_error(caf::sec::request_timeout);
+  if (waiting(self->state.children, kind.first, kind.count) >= kind.queue_limit)
+    return caf::make_error(repo_errc::overloaded);
   auto rp = self->make_response_promise<T>();
   auto generation = child.generation;
   ++child.extra.in_flight;
@@ -74,7 +101,7 @@ caf::result<T> route(sup_ptr self, size_t index, const request_meta& meta, Ts...
     if (c.generation == generation)
       --c.extra.in_flight;
   };
-  self->request(caf::actor_cast<repo_actor>(child.handle), std::chrono::milliseconds{remaining},
+  self->request(caf::actor_cast<repo_actor>(child.handle), milliseconds{remaining} + grace,
                 std::move(xs)...)
       .then(
           [=](T& value) mutable {
@@ -107,6 +134,22 @@ std::optional<size_t> least_busy(const child_table<repo_load>& children, size_t 
 size_t pick_writer(sup_ptr self) {
   auto& st = self->state;
   return least_busy(st.children, 0, writers(st), st.next_writer).value_or(0);
+}
+
+// Writes of one package, and creates with one idempotency key, go to the same writer while it is
+// up: they never wait for each other's row locks across transactions (so group commits cannot
+// deadlock), and they run in the order they came.
+size_t pick_writer(sup_ptr self, const db::write_command& cmd) {
+  auto& st = self->state;
+  uint64_t affinity = 0;
+  if (!cmd.idempotency_key.empty())
+    affinity = std::hash<std::string>{}(cmd.idempotency_key);
+  else if (cmd.kind != db::write_kind::create)
+    affinity = cmd.package_id;
+  else
+    return pick_writer(self);
+  auto index = affinity % writers(st);
+  return st.children[index].up() ? index : pick_writer(self);
 }
 
 // With no reader up, a writer serves reads.
@@ -161,17 +204,24 @@ repo_supervisor_actor::behavior_type repo_supervisor(sup_ptr self, repo_pool_set
   for (size_t i = 0; i < st.children.size(); ++i)
     start(self, i);
   self->send(self, health_atom_v);
+  self->delayed_send(self, st.settings.key_expiry_interval, expire_atom_v);
   return {
       [=](write_atom a, const request_meta& meta,
           const db::write_command& cmd) -> caf::result<uint64_t> {
-        return route<uint64_t>(self, pick_writer(self), meta, a, meta, cmd);
+        auto& st = self->state;
+        return route<uint64_t>(self, writer_kind(st), pick_writer(self, cmd),
+                               st.settings.write_answer_grace(), meta, a, meta, cmd);
       },
       [=](describe_atom a, const request_meta& meta, uint64_t id) -> caf::result<db::package_row> {
-        return route<db::package_row>(self, pick_reader(self), meta, a, meta, id);
+        auto& st = self->state;
+        return route<db::package_row>(self, reader_kind(st), pick_reader(self), milliseconds{0},
+                                      meta, a, meta, id);
       },
       [=](list_atom a, const request_meta& meta,
           const db::list_query& query) -> caf::result<package_page> {
-        return route<package_page>(self, pick_reader(self), meta, a, meta, query);
+        auto& st = self->state;
+        return route<package_page>(self, reader_kind(st), pick_reader(self), milliseconds{0}, meta,
+                                   a, meta, query);
       },
       [=](ping_atom) -> caf::result<bool> { return self->state.health->db_answering.load(); },
       [=](caf::get_atom) {
@@ -184,6 +234,13 @@ repo_supervisor_actor::behavior_type repo_supervisor(sup_ptr self, repo_pool_set
       [=](restart_atom, uint64_t index, uint64_t generation) {
         if (self->state.children.restart_due(index, generation))
           start(self, index);
+      },
+      [=](expire_atom a) {
+        auto& st = self->state;
+        auto& writer = st.children[0];
+        if (writer.up())
+          self->send(caf::actor_cast<repo_actor>(writer.handle), a);
+        self->delayed_send(self, st.settings.key_expiry_interval, a);
       },
       [=](health_atom) {
         check_health(self);

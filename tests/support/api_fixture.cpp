@@ -23,12 +23,15 @@ settings test_settings(const std::string& dsn) {
   return cfg;
 }
 
-api_fixture::api_fixture() : pg(shared_postgres()), cfg(test_settings(pg.dsn())), db(pg.dsn()) {
+api_fixture::api_fixture(const std::function<void(settings&)>& adjust)
+    : pg(shared_postgres()), cfg(test_settings(pg.dsn())), db(pg.dsn()) {
+  if (adjust)
+    adjust(cfg);
   log::setup("lpa-test", cfg.log.level);
   server = std::make_unique<api_server>(cfg, [] { return false; });
   {
     pqxx::work tx{db};
-    tx.exec0("TRUNCATE package, package_event RESTART IDENTITY");
+    tx.exec0("TRUNCATE package, package_event, idempotency_key RESTART IDENTITY");
     tx.commit();
   }
   channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(server->grpc_port()),

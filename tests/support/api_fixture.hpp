@@ -26,7 +26,8 @@ settings test_settings(const std::string& dsn);
 // An API server on the process's throwaway PostgreSQL, with empty tables, a gRPC stub and a
 // direct database connection for assertions.
 struct api_fixture {
-  api_fixture();
+  // `adjust` changes the test settings before the server starts.
+  explicit api_fixture(const std::function<void(settings&)>& adjust = {});
   ~api_fixture();
 
   // Calls stub method `m` with a deadline and optional metadata.

@@ -167,7 +167,8 @@ grpc: {host: 127.0.0.2, port: 1, default_deadline: 1s, shutdown_grace: 2s,
 status: {host: 127.0.0.3, port: 2}
 metrics: {host: 127.0.0.4, port: 3}
 db: {dsn: host=x, writers: 3, readers: 3, statement_timeout: 3s, connect_timeout: 4s}
-repo: {restart_backoff_min: 5ms, restart_backoff_max: 6ms}
+repo: {restart_backoff_min: 5ms, restart_backoff_max: 6ms, group_commit_max: 22, write_queue: 23,
+       read_queue: 24, retry_after: 25ms, idempotency_retention: 2h, idempotency_expiry_interval: 26s}
 kafka: {brokers: b:1, topic: t, partitions: 7}
 retranslator: {metrics_host: 127.0.0.5, metrics_port: 4, slots: 18, consumers: 5, batch_size: 6,
                producers: 7, window: 8, lease: 9s, poll_interval: 10s, read_interval: 21ms,
@@ -245,19 +246,21 @@ TEST_CASE("a bad value names the key, the value and where it came from") {
   }
   SECTION("duration") {
     CHECK(parse_error("", {{"LPA_GRPC_DEFAULT_DEADLINE", "5000"}})
-          == "config: grpc.default_deadline: expected a duration with a unit (ms, s or m), got "
+          == "config: grpc.default_deadline: expected a duration with a unit (ms, s, m or h), got "
              "'5000'; add a unit, e.g. '5000ms' or '5000s' (from env LPA_GRPC_DEFAULT_DEADLINE)");
-    CHECK(parse_error("", {{"LPA_DB_CONNECT_TIMEOUT", "2h"}})
-          == "config: db.connect_timeout: expected a duration like '500ms', '5s' or '1m', got "
-             "'2h' (from env LPA_DB_CONNECT_TIMEOUT)");
-    CHECK(parse_error("", {{"LPA_DB_CONNECT_TIMEOUT", "1.5s"}})
-          == "config: db.connect_timeout: expected a duration like '500ms', '5s' or '1m', got "
-             "'1.5s' (from env LPA_DB_CONNECT_TIMEOUT)");
+    CHECK(
+        parse_error("", {{"LPA_DB_CONNECT_TIMEOUT", "2d"}})
+        == "config: db.connect_timeout: expected a duration like '500ms', '5s', '1m' or '24h', got "
+           "'2d' (from env LPA_DB_CONNECT_TIMEOUT)");
+    CHECK(
+        parse_error("", {{"LPA_DB_CONNECT_TIMEOUT", "1.5s"}})
+        == "config: db.connect_timeout: expected a duration like '500ms', '5s', '1m' or '24h', got "
+           "'1.5s' (from env LPA_DB_CONNECT_TIMEOUT)");
     CHECK(parse_error("", {{"LPA_RETRANSLATOR_LEASE", "0s"}})
-          == "config: retranslator.lease: expected a duration > 0 and at most 1440m, got '0s' "
+          == "config: retranslator.lease: expected a duration > 0 and at most 24h, got '0s' "
              "(from env LPA_RETRANSLATOR_LEASE)");
     CHECK(parse_error("", {{"LPA_RETRANSLATOR_LEASE", "1441m"}})
-          == "config: retranslator.lease: expected a duration > 0 and at most 1440m, got "
+          == "config: retranslator.lease: expected a duration > 0 and at most 24h, got "
              "'1441m' (from env LPA_RETRANSLATOR_LEASE)");
   }
   SECTION("log level") {
@@ -380,7 +383,7 @@ TEST_CASE("render_settings lists every key and masks the database passwords") {
   CHECK_THAT(text, Contains("grpc.shutdown_grace = 2m\n"));
   CHECK_THAT(text, Contains("db.statement_timeout = 5s\n"));
   CHECK_THAT(text, Contains("log.allow_debug_per_request = true\n"));
-  CHECK(rendered(s).size() == 50);
+  CHECK(rendered(s).size() == 56);
 
   const std::vector<std::pair<std::string, std::string>> dsns = {
       {"password=s3cret", "password=***"},
