@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cctype>
 #include <charconv>
 #include <chrono>
 #include <cmath>
@@ -470,12 +471,31 @@ std::string codes_text(const tally& t) {
   return out.empty() ? "none" : out;
 }
 
+// " deadline_exceeded=N resource_exhausted=N unavailable=N" (always, 0 when none), then any other
+// non-OK code seen, as lower-case keys.
+std::string code_keys_text(const tally& t) {
+  std::map<std::string, size_t> counts{
+      {"DEADLINE_EXCEEDED", 0}, {"RESOURCE_EXHAUSTED", 0}, {"UNAVAILABLE", 0}};
+  for (const auto& [code, count] : t.codes)
+    if (code != "OK")
+      counts[code] = count;
+  std::string out;
+  for (const auto& [code, count] : counts) {
+    std::string key = code;
+    std::transform(key.begin(), key.end(), key.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    out += " " + key + "=" + std::to_string(count);
+  }
+  return out;
+}
+
 // One line; the first keys are the ones tools/bench.sh has always read.
 void print_text(const report& r) {
   auto lat = summarize(r.all.ok_latencies_ms);
   std::cout << "ok=" << r.all.ok() << " errors=" << r.all.total() - r.all.ok()
             << " per_second=" << r.goodput() << " p50_ms=" << lat.p50 << " p99_ms=" << lat.p99
-            << " p90_ms=" << lat.p90 << " p999_ms=" << lat.p999 << " max_ms=" << lat.max
+            << " ok_per_second=" << r.goodput() << code_keys_text(r.all) << " p90_ms=" << lat.p90
+            << " p999_ms=" << lat.p999 << " max_ms=" << lat.max
             << " mode=" << (r.opts.rate > 0 ? "open" : "closed") << " offered_rate=" << r.opts.rate
             << " clients=" << (r.opts.rate > 0 ? 0 : r.opts.clients)
             << " seconds=" << r.opts.seconds << " elapsed_s=" << r.elapsed_s

@@ -394,10 +394,14 @@ TEST_CASE("lpa-cli and lpa-bench reach an mTLS server with --tls-ca, --tls-cert 
   INFO(closed.out);
   CHECK(closed.exit_code == 0);
   CHECK_THAT(closed.out, StartsWith("ok=") && Contains(" errors=0 ") && Contains(" mode=closed ")
-                             && Contains(" codes=OK:"));
+                             && Contains(" resource_exhausted=0 ") && Contains(" codes=OK:"));
   std::smatch rate;
   REQUIRE(std::regex_search(closed.out, rate, std::regex(".*per_second=([0-9.]*)")));
   CHECK(std::stod(rate[1]) > 0);
+  // As tools/bench_api.sh reads a key: preceded by a space.
+  std::smatch goodput;
+  REQUIRE(std::regex_search(closed.out, goodput, std::regex(" ok_per_second=([0-9.]*)")));
+  CHECK(goodput[1] == rate[1]);
 }
 
 TEST_CASE("lpa-bench --help prints its usage and sends nothing", "[transport]") {
