@@ -29,7 +29,7 @@ using std::chrono::milliseconds;
 // The key table: every configuration key, declared once. File parsing, environment overrides
 // and render_settings all walk it.
 
-enum class kind { string, integer, boolean, duration, log_level, optional_url };
+enum class kind { string, optional_string, integer, boolean, duration, log_level, optional_url };
 
 using field_ptr = std::variant<std::string*, int*, bool*, milliseconds*>;
 
@@ -68,6 +68,15 @@ const key_spec keys[] = {
     {LPA_KEY(grpc, port), kind::integer, port},
     {LPA_KEY(grpc, default_deadline), kind::duration},
     {LPA_KEY(grpc, shutdown_grace), kind::duration},
+    {LPA_KEY(grpc, tls_cert_file), kind::optional_string},
+    {LPA_KEY(grpc, tls_key_file), kind::optional_string},
+    {LPA_KEY(grpc, tls_client_ca_file), kind::optional_string},
+    {LPA_KEY(grpc, max_receive_message_size), kind::integer, count},
+    {LPA_KEY(grpc, max_concurrent_streams), kind::integer, count},
+    {LPA_KEY(grpc, keepalive_time), kind::duration},
+    {LPA_KEY(grpc, keepalive_timeout), kind::duration},
+    {LPA_KEY(grpc, keepalive_permit_without_calls), kind::boolean},
+    {LPA_KEY(grpc, keepalive_min_ping_interval), kind::duration},
 
     {LPA_KEY(status, host), kind::string},
     {LPA_KEY(status, port), kind::integer, port},
@@ -298,6 +307,10 @@ void assign(settings& s, const key_spec& k, const std::string& text, const std::
     *std::get<std::string*>(field) = text;
     return;
 
+  case kind::optional_string: // empty: not set
+    *std::get<std::string*>(field) = text;
+    return;
+
   case kind::log_level:
     for (const char* level : {"trace", "debug", "info", "warn", "error"})
       if (text == level) {
@@ -487,6 +500,25 @@ void check_at_least(settings& s, const origins& from, const char* section, const
                      + (it == from.end() ? std::string("default") : "from " + it->second) + ")");
 }
 
+// TLS takes a certificate and its key together; a client CA (mTLS) takes both as well.
+void check_tls(const settings& s, const origins& from) {
+  const auto& g = s.grpc;
+  auto require = [&](const std::string& needed, const char* given_key) {
+    if (!needed.empty())
+      return;
+    const std::string needed_key
+        = g.tls_cert_file.empty() ? "grpc.tls_cert_file" : "grpc.tls_key_file";
+    throw config_error("config: " + needed_key + ": required when " + given_key + " is set (from "
+                       + from.at(given_key) + ")");
+  };
+  if (!g.tls_cert_file.empty())
+    require(g.tls_key_file, "grpc.tls_cert_file");
+  if (!g.tls_key_file.empty())
+    require(g.tls_cert_file, "grpc.tls_key_file");
+  if (!g.tls_client_ca_file.empty())
+    require(g.tls_cert_file, "grpc.tls_client_ca_file");
+}
+
 settings build(const std::string& text, const std::string& source, const env_lookup& env) {
   YAML::Node root;
   try {
@@ -518,6 +550,7 @@ settings build(const std::string& text, const std::string& source, const env_loo
   check_at_least(s, from, "retranslator", "lease", milliseconds{1000});
   check_order(s, from, "retranslator", "restart_backoff_min", "restart_backoff_max");
   check_order(s, from, "tracing", "batch_size", "queue_size");
+  check_tls(s, from);
   return s;
 }
 

@@ -24,6 +24,15 @@ struct settings {
     int port = 8082; // 0 picks a free port
     std::chrono::milliseconds default_deadline{5000};
     std::chrono::milliseconds shutdown_grace{10000};
+    std::string tls_cert_file;      // PEM certificate chain; empty: plaintext
+    std::string tls_key_file;       // PEM private key of tls_cert_file
+    std::string tls_client_ca_file; // PEM CA certificates; set: clients need a certificate (mTLS)
+    int max_receive_message_size = 4 * 1024 * 1024; // bytes
+    int max_concurrent_streams = 1000;              // calls in flight per connection
+    std::chrono::milliseconds keepalive_time{60000};
+    std::chrono::milliseconds keepalive_timeout{20000};
+    bool keepalive_permit_without_calls = true;
+    std::chrono::milliseconds keepalive_min_ping_interval{10000};
   } grpc;
   struct status_t {
     std::string host = "0.0.0.0";

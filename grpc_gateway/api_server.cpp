@@ -8,6 +8,7 @@
 #include "grpc_gateway/api_metrics.hpp"
 #include "grpc_gateway/package_service.hpp"
 #include "grpc_gateway/status_server.hpp"
+#include "grpc_gateway/transport.hpp"
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
@@ -49,6 +50,7 @@ repo_pool_settings repo_pool_settings_of(const settings& cfg) {
 } // namespace
 
 api_server::api_server(const settings& cfg, std::function<bool()> stop_requested) : cfg_(cfg) {
+  auto credentials = server_credentials(cfg.grpc); // bad TLS files stop the start here
   registry_ = std::make_shared<prometheus::Registry>();
   metrics_ = std::make_unique<api_metrics>(registry_);
   exposer_ = make_metrics_endpoint(cfg.metrics.host, cfg.metrics.port);
@@ -90,8 +92,9 @@ api_server::api_server(const settings& cfg, std::function<bool()> stop_requested
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(cfg.grpc.host + ":" + std::to_string(cfg.grpc.port),
-                           grpc::InsecureServerCredentials(), &grpc_port_);
+  builder.AddListeningPort(cfg.grpc.host + ":" + std::to_string(cfg.grpc.port), credentials,
+                           &grpc_port_);
+  apply_transport_limits(builder, cfg.grpc);
   builder.RegisterService(service_.get());
   server_ = builder.BuildAndStart();
   if (!server_ || grpc_port_ == 0) {
@@ -102,7 +105,7 @@ api_server::api_server(const settings& cfg, std::function<bool()> stop_requested
                              + std::to_string(cfg.grpc.port));
   }
   server_->GetHealthCheckService()->SetServingStatus(true);
-  spdlog::info("gRPC on {}:{}", cfg.grpc.host, grpc_port_);
+  spdlog::info("gRPC on {}:{} ({})", cfg.grpc.host, grpc_port_, transport_security(cfg.grpc));
 }
 
 api_server::~api_server() {

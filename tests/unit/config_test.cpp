@@ -159,7 +159,11 @@ TEST_CASE("every key can be set from the environment, in the format render_setti
   auto from_file = lpa::parse_settings(R"(
 service: {name: svc, environment: prod}
 log: {level: error, allow_debug_per_request: false}
-grpc: {host: 127.0.0.2, port: 1, default_deadline: 1s, shutdown_grace: 2s}
+grpc: {host: 127.0.0.2, port: 1, default_deadline: 1s, shutdown_grace: 2s,
+       tls_cert_file: /c.pem, tls_key_file: /k.pem, tls_client_ca_file: /ca.pem,
+       max_receive_message_size: 1024, max_concurrent_streams: 5, keepalive_time: 2m,
+       keepalive_timeout: 3s, keepalive_permit_without_calls: false,
+       keepalive_min_ping_interval: 4s}
 status: {host: 127.0.0.3, port: 2}
 metrics: {host: 127.0.0.4, port: 3}
 db: {dsn: host=x, writers: 3, readers: 3, statement_timeout: 3s, connect_timeout: 4s}
@@ -307,10 +311,44 @@ TEST_CASE("cross-field checks") {
   CHECK(s.retranslator.send_backoff_min == s.retranslator.send_backoff_max);
 }
 
+TEST_CASE("TLS is off by default and its files come together: certificate with key, client CA "
+          "with both") {
+  auto plain = lpa::parse_settings("", no_env());
+  CHECK(plain.grpc.tls_cert_file.empty());
+  CHECK(plain.grpc.tls_client_ca_file.empty());
+  CHECK(plain.grpc.max_receive_message_size == 4 * 1024 * 1024);
+  // An empty value leaves TLS off, from the file or the environment.
+  CHECK(
+      lpa::parse_settings("grpc:\n  tls_cert_file: \"\"\n", env_of({{"LPA_GRPC_TLS_KEY_FILE", ""}}))
+          .grpc.tls_key_file.empty());
+
+  auto mtls = lpa::parse_settings("", env_of({{"LPA_GRPC_TLS_CERT_FILE", "/c.pem"},
+                                              {"LPA_GRPC_TLS_KEY_FILE", "/k.pem"},
+                                              {"LPA_GRPC_TLS_CLIENT_CA_FILE", "/ca.pem"}}));
+  CHECK(mtls.grpc.tls_cert_file == "/c.pem");
+  CHECK(mtls.grpc.tls_key_file == "/k.pem");
+  CHECK(mtls.grpc.tls_client_ca_file == "/ca.pem");
+
+  CHECK(parse_error("grpc:\n  tls_cert_file: /c.pem\n")
+        == "config: grpc.tls_key_file: required when grpc.tls_cert_file is set (from <yaml text> "
+           "line 2, column 18)");
+  CHECK(parse_error("", {{"LPA_GRPC_TLS_KEY_FILE", "/k.pem"}})
+        == "config: grpc.tls_cert_file: required when grpc.tls_key_file is set (from env "
+           "LPA_GRPC_TLS_KEY_FILE)");
+  CHECK(parse_error("", {{"LPA_GRPC_TLS_CLIENT_CA_FILE", "/ca.pem"}})
+        == "config: grpc.tls_cert_file: required when grpc.tls_client_ca_file is set (from env "
+           "LPA_GRPC_TLS_CLIENT_CA_FILE)");
+  CHECK(parse_error("", {{"LPA_GRPC_MAX_RECEIVE_MESSAGE_SIZE", "0"}})
+        == "config: grpc.max_receive_message_size: expected an integer >= 1, got '0' (from env "
+           "LPA_GRPC_MAX_RECEIVE_MESSAGE_SIZE)");
+}
+
 TEST_CASE("unknown sections and keys are rejected by name") {
   CHECK(parse_error("grpc:\n  prot: 1\n")
         == "config: grpc.prot: unknown key (at <yaml text> line 2, column 3); known keys in grpc: "
-           "host, port, default_deadline, shutdown_grace");
+           "host, port, default_deadline, shutdown_grace, tls_cert_file, tls_key_file, "
+           "tls_client_ca_file, max_receive_message_size, max_concurrent_streams, keepalive_time, "
+           "keepalive_timeout, keepalive_permit_without_calls, keepalive_min_ping_interval");
   CHECK(parse_error("grcp:\n  port: 1\n")
         == "config: grcp: unknown section (at <yaml text> line 1, column 1); known sections: "
            "service, log, grpc, status, metrics, db, repo, kafka, retranslator, tracing");
@@ -359,7 +397,7 @@ TEST_CASE("render_settings lists every key and masks the database passwords") {
   CHECK_THAT(text, Contains("grpc.shutdown_grace = 2m\n"));
   CHECK_THAT(text, Contains("db.statement_timeout = 5s\n"));
   CHECK_THAT(text, Contains("log.allow_debug_per_request = true\n"));
-  CHECK(rendered(s).size() == 53);
+  CHECK(rendered(s).size() == 62);
 
   const std::vector<std::pair<std::string, std::string>> dsns = {
       {"password=s3cret", "password=***"},
