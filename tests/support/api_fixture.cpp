@@ -15,8 +15,8 @@ namespace lpa::test {
 
 settings test_settings(const std::string& dsn) {
   settings cfg;
-  cfg.grpc.host = cfg.status.host = cfg.metrics.host = "127.0.0.1";
-  cfg.grpc.port = cfg.status.port = cfg.metrics.port = 0;
+  cfg.grpc.host = cfg.status.host = cfg.metrics.host = cfg.rest.host = "127.0.0.1";
+  cfg.grpc.port = cfg.status.port = cfg.metrics.port = cfg.rest.port = 0;
   cfg.grpc.shutdown_grace = 2s;
   cfg.db.dsn = dsn;
   cfg.log.level = "warn";
