@@ -54,13 +54,17 @@ bool is_forwardable(const std::string& key, const std::string& value) {
          });
 }
 
-void forward_headers(const mg_request_info& info, grpc::ClientContext& ctx) {
+// Sets the metadata and the deadline of the call; INVALID_ARGUMENT for a Grpc-Timeout that does
+// not parse, as grpc-gateway answers it.
+grpc::Status forward_headers(const mg_request_info& info, grpc::ClientContext& ctx) {
   for (int i = 0; i < info.num_headers; ++i) {
     auto name = lowercase(info.http_headers[i].name);
     std::string value = info.http_headers[i].value;
     if (name == "grpc-timeout") {
-      if (auto timeout = rest::parse_grpc_timeout(value))
-        ctx.set_deadline(std::chrono::system_clock::now() + *timeout);
+      auto timeout = rest::parse_grpc_timeout(value);
+      if (!timeout)
+        return {grpc::StatusCode::INVALID_ARGUMENT, "invalid grpc-timeout: " + value};
+      ctx.set_deadline(std::chrono::system_clock::now() + *timeout);
       continue;
     }
     bool listed = std::find(std::begin(forwarded_headers), std::end(forwarded_headers), name)
@@ -72,6 +76,7 @@ void forward_headers(const mg_request_info& info, grpc::ClientContext& ctx) {
     if (is_forwardable(name, value))
       ctx.AddMetadata(name, value);
   }
+  return grpc::Status::OK;
 }
 
 std::string metadata_value(const std::multimap<grpc::string_ref, grpc::string_ref>& md,
@@ -197,11 +202,12 @@ private:
 
   http_response call(const rest::route& r, const rest::path_values& parameters, mg_connection* conn,
                      const mg_request_info& info) {
+    grpc::ClientContext ctx;
+    if (auto forwarded = forward_headers(info, ctx); !forwarded.ok())
+      return failure(forwarded);
     std::unique_ptr<google::protobuf::Message> request{r.request->New()};
     if (auto bound = bind_request(r, parameters, conn, info, *request); !bound.ok())
       return failure(bound);
-    grpc::ClientContext ctx;
-    forward_headers(info, ctx);
     std::unique_ptr<google::protobuf::Message> reply{r.response->New()};
     auto status = r.call(ctx, *request, *reply);
     auto out

@@ -175,6 +175,8 @@ TEST_CASE("REST malformed requests and routing errors answer as grpc-gateway v2"
   auto late = rest(f, "GET", "/v1/packages", "", {{"Grpc-Timeout", "1n"}});
   CHECK(late.status == 504);
   CHECK(parse_json(late.body).fields().at("code").number_value() == 4);
+  check_error(rest(f, "GET", "/v1/packages", "", {{"Grpc-Timeout", "soon"}}), 400, 3,
+              "invalid grpc-timeout: soon");
 }
 
 TEST_CASE("REST forwards Idempotency-Key and traceparent to the service", "[rest]") {
