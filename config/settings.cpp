@@ -29,7 +29,7 @@ using std::chrono::milliseconds;
 // The key table: every configuration key, declared once. File parsing, environment overrides
 // and render_settings all walk it.
 
-enum class kind { string, integer, boolean, duration, log_level };
+enum class kind { string, optional_string, integer, boolean, duration, log_level, optional_url };
 
 using field_ptr = std::variant<std::string*, int*, bool*, milliseconds*>;
 
@@ -68,6 +68,15 @@ const key_spec keys[] = {
     {LPA_KEY(grpc, port), kind::integer, port},
     {LPA_KEY(grpc, default_deadline), kind::duration},
     {LPA_KEY(grpc, shutdown_grace), kind::duration},
+    {LPA_KEY(grpc, tls_cert_file), kind::optional_string},
+    {LPA_KEY(grpc, tls_key_file), kind::optional_string},
+    {LPA_KEY(grpc, tls_client_ca_file), kind::optional_string},
+    {LPA_KEY(grpc, max_receive_message_size), kind::integer, count},
+    {LPA_KEY(grpc, max_concurrent_streams), kind::integer, count},
+    {LPA_KEY(grpc, keepalive_time), kind::duration},
+    {LPA_KEY(grpc, keepalive_timeout), kind::duration},
+    {LPA_KEY(grpc, keepalive_permit_without_calls), kind::boolean},
+    {LPA_KEY(grpc, keepalive_min_ping_interval), kind::duration},
 
     {LPA_KEY(status, host), kind::string},
     {LPA_KEY(status, port), kind::integer, port},
@@ -116,6 +125,13 @@ const key_spec keys[] = {
     {LPA_KEY(retranslator, restart_max), kind::integer, count},
     {LPA_KEY(retranslator, restart_window), kind::duration},
     {LPA_KEY(retranslator, shutdown_deadline), kind::duration},
+
+    {LPA_KEY(tracing, otlp_endpoint), kind::optional_url},
+    {LPA_KEY(tracing, service_name), kind::string},
+    {LPA_KEY(tracing, queue_size), kind::integer, count},
+    {LPA_KEY(tracing, batch_size), kind::integer, count},
+    {LPA_KEY(tracing, flush_interval), kind::duration},
+    {LPA_KEY(tracing, timeout), kind::duration},
 };
 
 #undef LPA_KEY
@@ -285,6 +301,16 @@ void assign(settings& s, const key_spec& k, const std::string& text, const std::
   case kind::string:
     if (text.empty())
       fail(key, "expected a non-empty string, " + got(k, text), where);
+    *std::get<std::string*>(field) = text;
+    return;
+
+  case kind::optional_url:
+    if (!text.empty() && text.rfind("http://", 0) != 0 && text.rfind("https://", 0) != 0)
+      fail(key, "expected an http:// or https:// URL, or nothing, " + got(k, text), where);
+    *std::get<std::string*>(field) = text;
+    return;
+
+  case kind::optional_string: // empty: not set
     *std::get<std::string*>(field) = text;
     return;
 
@@ -477,6 +503,25 @@ void check_at_least(settings& s, const origins& from, const char* section, const
                      + (it == from.end() ? std::string("default") : "from " + it->second) + ")");
 }
 
+// TLS takes a certificate and its key together; a client CA (mTLS) takes both as well.
+void check_tls(const settings& s, const origins& from) {
+  const auto& g = s.grpc;
+  auto require = [&](const std::string& needed, const char* given_key) {
+    if (!needed.empty())
+      return;
+    const std::string needed_key
+        = g.tls_cert_file.empty() ? "grpc.tls_cert_file" : "grpc.tls_key_file";
+    throw config_error("config: " + needed_key + ": required when " + given_key + " is set (from "
+                       + from.at(given_key) + ")");
+  };
+  if (!g.tls_cert_file.empty())
+    require(g.tls_key_file, "grpc.tls_cert_file");
+  if (!g.tls_key_file.empty())
+    require(g.tls_cert_file, "grpc.tls_key_file");
+  if (!g.tls_client_ca_file.empty())
+    require(g.tls_cert_file, "grpc.tls_client_ca_file");
+}
+
 settings build(const std::string& text, const std::string& source, const env_lookup& env) {
   YAML::Node root;
   try {
@@ -507,6 +552,8 @@ settings build(const std::string& text, const std::string& source, const env_loo
   check_order(s, from, "retranslator", "consumers", "window"); // each consumer gets credit
   check_at_least(s, from, "retranslator", "lease", milliseconds{1000});
   check_order(s, from, "retranslator", "restart_backoff_min", "restart_backoff_max");
+  check_order(s, from, "tracing", "batch_size", "queue_size");
+  check_tls(s, from);
   return s;
 }
 

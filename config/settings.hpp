@@ -24,6 +24,15 @@ struct settings {
     int port = 8082; // 0 picks a free port
     std::chrono::milliseconds default_deadline{5000};
     std::chrono::milliseconds shutdown_grace{10000};
+    std::string tls_cert_file;      // PEM certificate chain; empty: plaintext
+    std::string tls_key_file;       // PEM private key of tls_cert_file
+    std::string tls_client_ca_file; // PEM CA certificates; set: clients need a certificate (mTLS)
+    int max_receive_message_size = 4 * 1024 * 1024; // bytes
+    int max_concurrent_streams = 1000;              // calls in flight per connection
+    std::chrono::milliseconds keepalive_time{60000};
+    std::chrono::milliseconds keepalive_timeout{20000};
+    bool keepalive_permit_without_calls = true;
+    std::chrono::milliseconds keepalive_min_ping_interval{10000};
   } grpc;
   struct status_t {
     std::string host = "0.0.0.0";
@@ -80,6 +89,14 @@ struct settings {
     std::chrono::milliseconds restart_window{60000};
     std::chrono::milliseconds shutdown_deadline{10000};
   } retranslator;
+  struct tracing_t {
+    std::string otlp_endpoint; // http(s)://host[:port]; empty: spans are not exported
+    std::string service_name = "logistic-package-api"; // the retranslator adds "-retranslator"
+    int queue_size = 2048;
+    int batch_size = 512; // <= queue_size
+    std::chrono::milliseconds flush_interval{1000};
+    std::chrono::milliseconds timeout{5000};
+  } tracing;
 };
 
 // Thrown for any bad configuration; what() names the key (dotted, e.g. "grpc.port"), why, and

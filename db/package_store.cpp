@@ -188,6 +188,12 @@ void drop_expired(const std::vector<pending_write>& writes, write_indexes& activ
                active.end());
 }
 
+bool any_expired(const std::vector<pending_write>& writes, const write_indexes& active) {
+  auto now = sys_clock::now();
+  return std::any_of(active.begin(), active.end(),
+                     [&](size_t i) { return time_left(writes[i], now).count() <= 0; });
+}
+
 // The transaction must end before the earliest deadline among the writes it carries.
 std::chrono::milliseconds batch_budget(const std::vector<pending_write>& writes,
                                        const write_indexes& active) {
@@ -223,6 +229,7 @@ std::vector<write_outcome> package_store::write(const std::vector<pending_write>
     if (active.empty())
       return out;
     size_t running = active.front();
+    bool committing = false;
     try {
       pqxx::work tx{*conn_};
       limit_statements(tx, batch_budget(writes, active), settings_.statement_timeout);
@@ -231,9 +238,12 @@ std::vector<write_outcome> package_store::write(const std::vector<pending_write>
         not_sent = false;
         out[i] = apply(tx, writes[i].cmd);
       }
+      committing = true;
       tx.commit();
       return out;
     } catch (const std::exception& e) {
+      if (committing) // whether the COMMIT happened is unknown
+        throw;
       if (is_connection_failure(e) || !conn_->is_open()) {
         if (!not_sent || reconnected)
           throw;
@@ -244,6 +254,10 @@ std::vector<write_outcome> package_store::write(const std::vector<pending_write>
         continue;
       }
       auto status = failure_status(e);
+      // Cancelled at the group's earliest deadline: the writes that reached theirs are dropped at
+      // the top of the loop, and the one that was running runs again with the rest.
+      if (status == write_status::deadline_exceeded && any_expired(writes, active))
+        continue;
       if (status == write_status::failed)
         spdlog::error("a {} failed and was rolled back: {}", to_string(writes[running].cmd.kind),
                       e.what());

@@ -93,7 +93,7 @@ public:
   // package_event row. Writes whose deadline has passed are not run. A write whose statement
   // fails fails alone: the transaction is rolled back and runs again without it. The result has
   // one outcome per write, valid once this returns (after the COMMIT). Throws when the
-  // connection is lost: then the outcome of every write is unknown.
+  // connection is lost or the COMMIT fails: then the outcome of every write is unknown.
   std::vector<write_outcome> write(const std::vector<pending_write>& writes);
 
   // Deletes up to `limit` idempotency keys older than the retention; returns how many.

@@ -1,6 +1,7 @@
 #include "grpc_gateway/api_server.hpp"
 
 #include "actors/http_endpoints.hpp"
+#include "actors/tracing/otlp_exporter.hpp"
 #include "db/migrator.hpp"
 #include "db/package_store.hpp"
 #include "db/pg_errors.hpp"
@@ -8,6 +9,7 @@
 #include "grpc_gateway/package_service.hpp"
 #include "grpc_gateway/rest_gateway.hpp"
 #include "grpc_gateway/status_server.hpp"
+#include "grpc_gateway/transport.hpp"
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
@@ -49,6 +51,7 @@ repo_pool_settings repo_pool_settings_of(const settings& cfg) {
 } // namespace
 
 api_server::api_server(const settings& cfg, std::function<bool()> stop_requested) : cfg_(cfg) {
+  auto credentials = server_credentials(cfg.grpc); // bad TLS files stop the start here
   registry_ = std::make_shared<prometheus::Registry>();
   metrics_ = std::make_unique<api_metrics>(registry_);
   exposer_ = make_metrics_endpoint(cfg.metrics.host, cfg.metrics.port);
@@ -79,16 +82,20 @@ api_server::api_server(const settings& cfg, std::function<bool()> stop_requested
   pool.probes = std::make_shared<actor_probes>(*registry_);
   repo_ = system_->spawn(repo_supervisor, pool, health_);
 
+  auto exporter = tracing::make_exporter(
+      tracing::exporter_settings_of(cfg.tracing, cfg.tracing.service_name), *registry_);
   service_ = std::make_unique<package_service>(
       *system_, repo_, *metrics_,
       gateway_settings{cfg.grpc.default_deadline, cfg.log.allow_debug_per_request,
                        cfg.repo.retry_after,
-                       pool.write_answer_grace() + std::chrono::milliseconds{500}});
+                       pool.write_answer_grace() + std::chrono::milliseconds{500}},
+      std::make_shared<tracing::tracer>(std::move(exporter)));
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(cfg.grpc.host + ":" + std::to_string(cfg.grpc.port),
-                           grpc::InsecureServerCredentials(), &grpc_port_);
+  builder.AddListeningPort(cfg.grpc.host + ":" + std::to_string(cfg.grpc.port), credentials,
+                           &grpc_port_);
+  apply_transport_limits(builder, cfg.grpc);
   builder.RegisterService(service_.get());
   server_ = builder.BuildAndStart();
   if (!server_ || grpc_port_ == 0) {
@@ -99,7 +106,7 @@ api_server::api_server(const settings& cfg, std::function<bool()> stop_requested
                              + std::to_string(cfg.grpc.port));
   }
   server_->GetHealthCheckService()->SetServingStatus(true);
-  spdlog::info("gRPC on {}:{}", cfg.grpc.host, grpc_port_);
+  spdlog::info("gRPC on {}:{} ({})", cfg.grpc.host, grpc_port_, transport_security(cfg.grpc));
   try {
     rest_ = std::make_unique<rest_gateway>(cfg.rest.host, cfg.rest.port,
                                            server_->InProcessChannel(grpc::ChannelArguments{}),

@@ -35,6 +35,9 @@ int main(int argc, char** argv) {
     server.shutdown();
   } catch (const lpa::db::startup_cancelled& e) {
     spdlog::info("{}", e.what());
+  } catch (const lpa::config_error& e) { // a TLS file that cannot be used
+    spdlog::critical("cannot start: {}", e.what());
+    exit_code = 2;
   } catch (const std::exception& e) {
     spdlog::critical("cannot start: {}", e.what());
     exit_code = 1;

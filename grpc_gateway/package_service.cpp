@@ -21,7 +21,8 @@ struct package_service::call {
   bool is_write;
   std::chrono::steady_clock::time_point started;
   request_meta meta;
-  std::string traceparent;
+  std::string traceparent; // of the rpc's span
+  std::shared_ptr<tracing::span> span;
 };
 
 namespace {
@@ -53,15 +54,34 @@ std::string new_request_id() {
   return buf;
 }
 
-// W3C trace context: 00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>.
-bool is_traceparent(const std::string& s) {
-  if (s.size() != 55 || s[2] != '-' || s[35] != '-' || s[52] != '-')
+// OpenTelemetry's rule for gRPC server spans: only these codes are the server's error.
+bool is_server_error(grpc::StatusCode code) {
+  switch (code) {
+  case grpc::StatusCode::UNKNOWN:
+  case grpc::StatusCode::DEADLINE_EXCEEDED:
+  case grpc::StatusCode::UNIMPLEMENTED:
+  case grpc::StatusCode::INTERNAL:
+  case grpc::StatusCode::UNAVAILABLE:
+  case grpc::StatusCode::DATA_LOSS:
+    return true;
+  default:
     return false;
-  for (size_t i = 0; i < s.size(); ++i)
-    if (i != 2 && i != 35 && i != 52 && !std::isxdigit(static_cast<unsigned char>(s[i])))
-      return false;
-  return true;
+  }
 }
+
+// The package a request or reply names, as the span's package.id; nothing for the others.
+void tag_package(tracing::span& span, uint64_t id) {
+  span.set_attribute("package.id", static_cast<int64_t>(id));
+}
+void tag_package(tracing::span& span, const db::write_command& cmd) {
+  if (cmd.kind != db::write_kind::create)
+    tag_package(span, cmd.package_id);
+}
+void tag_package(tracing::span& span, const db::package_row& row) {
+  tag_package(span, row.id);
+}
+template <class T>
+void tag_package(tracing::span&, const T&) {}
 
 bool equals_ignore_case(const std::string& a, const char* b) {
   std::string lower = a;
@@ -103,12 +123,15 @@ std::string package_not_found(uint64_t id) {
 } // namespace
 
 package_service::package_service(caf::actor_system& sys, repo_supervisor_actor repo,
-                                 api_metrics& metrics, gateway_settings settings)
-    : sys_(sys), repo_(std::move(repo)), metrics_(metrics), settings_(settings) {}
+                                 api_metrics& metrics, gateway_settings settings,
+                                 tracing::tracer_ptr tracer)
+    : sys_(sys), repo_(std::move(repo)), metrics_(metrics), settings_(settings),
+      tracer_(std::move(tracer)) {}
 
 package_service::call package_service::begin(grpc::CallbackServerContext* ctx, const char* method,
                                              bool is_write) {
-  call c{ctx, ctx->DefaultReactor(), method, is_write, std::chrono::steady_clock::now(), {}, {}};
+  call c{ctx, ctx->DefaultReactor(), method, is_write, std::chrono::steady_clock::now(), {}, {},
+         {}};
   auto id = metadata_value(ctx, "x-request-id");
   c.meta.request_id = is_safe_request_id(id) ? id : new_request_id();
   c.meta.debug = settings_.allow_debug_per_request
@@ -118,12 +141,20 @@ package_service::call package_service::begin(grpc::CallbackServerContext* ctx, c
   if (deadline == clock_type::time_point::max())
     deadline = now + settings_.default_deadline;
   c.meta.deadline_unix_ms = to_unix_ms(deadline);
-  auto traceparent = metadata_value(ctx, "traceparent");
-  if (is_traceparent(traceparent))
-    c.traceparent = traceparent;
+  c.span = std::make_shared<tracing::span>(tracer_->start_span(
+      std::string{v1::LogisticPackageApiService::service_full_name()} + "/" + method,
+      tracing::span_kind::server, tracing::parse_traceparent(metadata_value(ctx, "traceparent"))));
+  c.span->set_attribute("rpc.system", std::string{"grpc"});
+  c.span->set_attribute("rpc.service",
+                        std::string{v1::LogisticPackageApiService::service_full_name()});
+  c.span->set_attribute("rpc.method", std::string{method});
+  c.span->set_attribute("request.id", c.meta.request_id);
+  c.traceparent = c.span->traceparent();
+  c.meta.trace_id = c.span->trace_id_hex();
   ctx->AddInitialMetadata("x-request-id", c.meta.request_id);
   log::for_request(c.meta.debug)
-      .debug("{} started (request {}, peer {})", method, c.meta.request_id, ctx->peer());
+      .debug("{} started (request {}, trace {}, peer {})", method, c.meta.request_id,
+             c.meta.trace_id, ctx->peer());
   return c;
 }
 
@@ -139,10 +170,15 @@ void package_service::finish(const call& c, const grpc::Status& status) {
   auto code = status_code_name(status.error_code());
   auto& log = log::for_request(c.meta.debug);
   if (status.error_code() == grpc::StatusCode::INTERNAL)
-    log.error("{} {} in {:.1f} ms (request {})", c.method, code, ms, c.meta.request_id);
+    log.error("{} {} in {:.1f} ms (request {}, trace {})", c.method, code, ms, c.meta.request_id,
+              c.meta.trace_id);
   else
-    log.debug("{} {} in {:.1f} ms (request {}) {}", c.method, code, ms, c.meta.request_id,
-              status.error_message());
+    log.debug("{} {} in {:.1f} ms (request {}, trace {}) {}", c.method, code, ms, c.meta.request_id,
+              c.meta.trace_id, status.error_message());
+  c.span->set_attribute("rpc.grpc.status_code", static_cast<int64_t>(status.error_code()));
+  if (is_server_error(status.error_code()))
+    c.span->set_status(tracing::status_code::error, code);
+  c.span->end();
   c.reactor->Finish(status);
 }
 
@@ -154,6 +190,7 @@ grpc::ServerUnaryReactor* package_service::reject(const call& c, const violation
 template <class T, class OnValue, class... Ts>
 grpc::ServerUnaryReactor* package_service::ask(const call& c, std::string not_found_message,
                                                OnValue on_value, Ts... request) {
+  (tag_package(*c.span, request), ...);
   auto remaining = c.meta.deadline_unix_ms - to_unix_ms(clock_type::now());
   if (remaining <= 0) {
     finish(c, to_status(caf::sec::request_timeout, not_found_message, c.meta.request_id,
@@ -168,6 +205,7 @@ grpc::ServerUnaryReactor* package_service::ask(const call& c, std::string not_fo
     self->request(repo, timeout, request...)
         .then(
             [=](T& value) {
+              tag_package(*c.span, value);
               on_value(value);
               finish(c, grpc::Status::OK);
             },

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "actors/repo/protocol.hpp"
+#include "actors/tracing/span.hpp"
 #include "grpc_gateway/api_metrics.hpp"
 #include "grpc_gateway/validation.hpp"
 
@@ -23,12 +24,14 @@ struct gateway_settings {
 
 // LogisticPackageApiService over gRPC's callback API: each call is validated, then handed as a
 // typed message to the repository supervisor by a one-shot actor that finishes the call from the
-// reply. No gRPC thread waits and none of CAF's scheduler threads blocks.
+// reply. No gRPC thread waits and none of CAF's scheduler threads blocks. Each call is a SERVER
+// span, child of the client's `traceparent` metadata when it sends one; its traceparent is what
+// a write stores with its event.
 class package_service final
     : public hablof::logistic_package_api::v1::LogisticPackageApiService::CallbackService {
 public:
   package_service(caf::actor_system& sys, repo_supervisor_actor repo, api_metrics& metrics,
-                  gateway_settings settings);
+                  gateway_settings settings, tracing::tracer_ptr tracer);
 
   grpc::ServerUnaryReactor*
   CreatePackageV1(grpc::CallbackServerContext* ctx,
@@ -69,6 +72,7 @@ private:
   repo_supervisor_actor repo_;
   api_metrics& metrics_;
   gateway_settings settings_;
+  tracing::tracer_ptr tracer_;
 };
 
 } // namespace lpa

@@ -25,13 +25,15 @@
 
 #include "google/rpc/error_details.pb.h"
 #include "logistic_package_api.grpc.pb.h"
+#include "tools/grpc_client.hpp"
 
 namespace {
 
 namespace v1 = hablof::logistic_package_api::v1;
 
 constexpr const char* usage_text =
-    R"(lpa-cli [--addr HOST:PORT] [--timeout MS] [--debug] COMMAND ...
+    R"(lpa-cli [--addr HOST:PORT] [--timeout MS] [--debug]
+        [--tls-ca FILE] [--tls-cert FILE --tls-key FILE] COMMAND ...
   create --title T --material M --volume CM3 [--reusable] [--idempotency-key K]
          (sends a random idempotency key unless given, and tries up to 3 times with it
           while the outcome is unknown: UNAVAILABLE or DEADLINE_EXCEEDED)
@@ -39,6 +41,9 @@ constexpr const char* usage_text =
   list [--limit N] [--cursor ID] [--offset N]
   update ID [--title T] [--material M] [--volume CM3] [--reusable true|false]
   remove ID
+Any --tls-* option makes the connection TLS: --tls-ca names the CAs that signed the server's
+certificate (default: the system's), --tls-cert/--tls-key a client certificate for a server
+that requires one (mTLS).
 )";
 
 constexpr const char* default_addr = "127.0.0.1:8082";
@@ -219,51 +224,10 @@ void print_table(const std::vector<std::vector<std::string>>& rows) {
   }
 }
 
-std::string status_code_name(grpc::StatusCode code) {
-  switch (code) {
-  case grpc::StatusCode::OK:
-    return "OK";
-  case grpc::StatusCode::CANCELLED:
-    return "CANCELLED";
-  case grpc::StatusCode::UNKNOWN:
-    return "UNKNOWN";
-  case grpc::StatusCode::INVALID_ARGUMENT:
-    return "INVALID_ARGUMENT";
-  case grpc::StatusCode::DEADLINE_EXCEEDED:
-    return "DEADLINE_EXCEEDED";
-  case grpc::StatusCode::NOT_FOUND:
-    return "NOT_FOUND";
-  case grpc::StatusCode::ALREADY_EXISTS:
-    return "ALREADY_EXISTS";
-  case grpc::StatusCode::PERMISSION_DENIED:
-    return "PERMISSION_DENIED";
-  case grpc::StatusCode::RESOURCE_EXHAUSTED:
-    return "RESOURCE_EXHAUSTED";
-  case grpc::StatusCode::FAILED_PRECONDITION:
-    return "FAILED_PRECONDITION";
-  case grpc::StatusCode::ABORTED:
-    return "ABORTED";
-  case grpc::StatusCode::OUT_OF_RANGE:
-    return "OUT_OF_RANGE";
-  case grpc::StatusCode::UNIMPLEMENTED:
-    return "UNIMPLEMENTED";
-  case grpc::StatusCode::INTERNAL:
-    return "INTERNAL";
-  case grpc::StatusCode::UNAVAILABLE:
-    return "UNAVAILABLE";
-  case grpc::StatusCode::DATA_LOSS:
-    return "DATA_LOSS";
-  case grpc::StatusCode::UNAUTHENTICATED:
-    return "UNAUTHENTICATED";
-  default:
-    return "CODE_" + std::to_string(static_cast<int>(code));
-  }
-}
-
 // "error: CODE: message", then one line per google.rpc.BadRequest field violation carried in
 // the binary error details.
 void print_error(const grpc::Status& status) {
-  std::cerr << "error: " << status_code_name(status.error_code());
+  std::cerr << "error: " << lpa::client::status_code_name(status.error_code());
   if (!status.error_message().empty()) {
     std::cerr << ": " << status.error_message();
   }
@@ -290,6 +254,7 @@ struct options {
   std::string addr = default_addr;
   std::chrono::milliseconds timeout{default_timeout_ms};
   bool debug = false;
+  lpa::client::tls_files tls;
 };
 
 struct client {
@@ -315,6 +280,8 @@ options parse_global_options(arg_list& args) {
       opts.timeout = std::chrono::milliseconds(ms);
     } else if (flag == "--debug") {
       opts.debug = true;
+    } else if (lpa::client::is_tls_flag(flag)) {
+      lpa::client::set_tls_file(opts.tls, flag, args.take_value(flag));
     } else {
       throw usage_error("unknown option " + quote(flag));
     }
@@ -323,7 +290,13 @@ options parse_global_options(arg_list& args) {
 }
 
 client connect(options opts) {
-  auto channel = grpc::CreateChannel(opts.addr, grpc::InsecureChannelCredentials());
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
+  try {
+    credentials = lpa::client::channel_credentials(opts.tls);
+  } catch (const std::runtime_error& e) {
+    throw usage_error(e.what());
+  }
+  auto channel = grpc::CreateChannel(opts.addr, credentials);
   return {std::move(opts), v1::LogisticPackageApiService::NewStub(channel)};
 }
 

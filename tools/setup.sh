@@ -7,6 +7,7 @@ packages=(
   build-essential cmake pkg-config git
   libcaf-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libpqxx-dev librdkafka-dev prometheus-cpp-dev libcivetweb-dev libspdlog-dev libyaml-cpp-dev
+  libcpp-httplib-dev nlohmann-json3-dev
   catch2 postgresql-15 kafkacat
   prometheus docker-compose python3-yaml
 )

@@ -19,6 +19,7 @@ struct request_meta {
   std::string request_id;
   bool debug = false;
   int64_t deadline_unix_ms = 0;
+  std::string trace_id; // of the rpc's span, in hex
 };
 
 using package_page = std::vector<db::package_row>;
@@ -45,7 +46,8 @@ namespace lpa {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, request_meta& x) {
-  return f(caf::meta::type_name("request_meta"), x.request_id, x.debug, x.deadline_unix_ms);
+  return f(caf::meta::type_name("request_meta"), x.request_id, x.debug, x.deadline_unix_ms,
+           x.trace_id);
 }
 
 enum class repo_errc : uint8_t {

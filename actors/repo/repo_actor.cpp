@@ -32,24 +32,27 @@ caf::result<T> guarded(repo_ptr self, const request_meta& meta, const char* op, 
   const auto& name = self->state.actor_name;
   auto budget = std::chrono::milliseconds{meta.deadline_unix_ms - unix_ms_now()};
   if (budget.count() <= 0) {
-    log.debug("{}: {} skipped, deadline passed (request {})", name, op, meta.request_id);
+    log.debug("{}: {} skipped, deadline passed (request {}, trace {})", name, op, meta.request_id,
+              meta.trace_id);
     return caf::make_error(caf::sec::request_timeout);
   }
   try {
-    log.debug("{}: {} (request {})", name, op, meta.request_id);
+    log.debug("{}: {} (request {}, trace {})", name, op, meta.request_id, meta.trace_id);
     return work(budget);
   } catch (const std::exception& e) {
     if (db::is_statement_timeout(e)) {
-      log.debug("{}: {} cancelled at the deadline (request {})", name, op, meta.request_id);
+      log.debug("{}: {} cancelled at the deadline (request {}, trace {})", name, op,
+                meta.request_id, meta.trace_id);
       return caf::make_error(caf::sec::request_timeout);
     }
     if (db::is_connection_failure(e) || !self->state.store->connection().is_open()) {
-      spdlog::warn("{}: PostgreSQL connection lost during {} (request {}): {}", name, op,
-                   meta.request_id, e.what());
+      spdlog::warn("{}: PostgreSQL connection lost during {} (request {}, trace {}): {}", name, op,
+                   meta.request_id, meta.trace_id, e.what());
       self->quit(caf::make_error(repo_errc::unavailable));
       return caf::make_error(repo_errc::unavailable);
     }
-    spdlog::error("{}: {} failed (request {}): {}", name, op, meta.request_id, e.what());
+    spdlog::error("{}: {} failed (request {}, trace {}): {}", name, op, meta.request_id,
+                  meta.trace_id, e.what());
     return caf::make_error(repo_errc::internal);
   }
 }
@@ -84,13 +87,14 @@ void log_outcome(repo_ptr self, const queued_write& w, const db::write_outcome& 
   auto& log = log::for_request(w.meta.debug);
   const auto& name = self->state.actor_name;
   if (outcome.status == db::write_status::committed)
-    log.debug("{}: {} of package {} committed (request {})", name, to_string(w.cmd.kind),
-              outcome.id, w.meta.request_id);
+    log.debug("{}: {} of package {} committed (request {}, trace {})", name, to_string(w.cmd.kind),
+              outcome.id, w.meta.request_id, w.meta.trace_id);
   else if (outcome.status == db::write_status::replayed)
-    log.debug("{}: create replayed package {} for its idempotency key (request {})", name,
-              outcome.id, w.meta.request_id);
+    log.debug("{}: create replayed package {} for its idempotency key (request {}, trace {})", name,
+              outcome.id, w.meta.request_id, w.meta.trace_id);
   else if (outcome.status == db::write_status::failed)
-    spdlog::error("{}: {} failed (request {})", name, to_string(w.cmd.kind), w.meta.request_id);
+    spdlog::error("{}: {} failed (request {}, trace {})", name, to_string(w.cmd.kind),
+                  w.meta.request_id, w.meta.trace_id);
 }
 
 // Runs the gathered writes in one transaction and answers each caller after the COMMIT.
@@ -171,9 +175,9 @@ repo_actor::behavior_type repo_actor_impl(repo_ptr self, std::string name,
       },
       [=](commit_atom) { commit_group(self); },
       [=](expire_atom) {
-        auto meta
-            = request_meta{"key-expiry", false,
-                           unix_ms_now() + self->state.settings.store.statement_timeout.count()};
+        auto meta = request_meta{
+            "key-expiry", false,
+            unix_ms_now() + self->state.settings.store.statement_timeout.count(), ""};
         guarded<bool>(self, meta, "key expiry", [&](auto) -> caf::result<bool> {
           expire_keys(self);
           return true;
@@ -196,7 +200,7 @@ repo_actor::behavior_type repo_actor_impl(repo_ptr self, std::string name,
                                      });
       },
       [=](ping_atom) -> caf::result<bool> {
-        auto meta = request_meta{"health-check", false, unix_ms_now() + 1000};
+        auto meta = request_meta{"health-check", false, unix_ms_now() + 1000, ""};
         return guarded<bool>(self, meta, "ping", [&](auto) -> caf::result<bool> {
           self->state.store->ping();
           return true;

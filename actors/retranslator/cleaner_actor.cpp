@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace lpa {
 
 namespace {
@@ -20,9 +22,23 @@ struct cleaner_state {
 
 using cleaner_ptr = cleaner_actor::stateful_pointer<cleaner_state>;
 
-// One statement for everything waiting; every waiter is answered once it committed. A failed
-// statement keeps the requests and tries again with backoff; after max_attempts the waiters get
-// an error (they ask again later: a delivered event stays in flight until deleted).
+// Deletes `events` in statements of at most `batch` each: one consumer's request may carry a
+// whole window, and a statement that large holds its row locks long enough to time out while
+// slots change hands.
+void delete_in_statements(const std::vector<db::delivered_event>& events, size_t batch,
+                          const delete_fn& apply, const pipeline_metrics& metrics) {
+  for (size_t first = 0; first < events.size(); first += batch) {
+    auto last = std::min(events.size(), first + batch);
+    auto result = apply({events.begin() + first, events.begin() + last});
+    for (auto seconds : result.commit_to_delete_seconds)
+      metrics.commit_to_ack.Observe(seconds);
+  }
+}
+
+// Everything waiting, in statements of at most `batch` events; every waiter is answered once all
+// committed. A failed statement keeps the requests and tries them all again with backoff (a delete
+// that already happened is a no-op); after max_attempts the waiters get an error (they ask again
+// later: a delivered event stays in flight until deleted).
 void flush(cleaner_ptr self, const cleaner_settings& settings, const delete_fn& apply,
            const pipeline_metrics& metrics) {
   auto& st = self->state;
@@ -33,9 +49,7 @@ void flush(cleaner_ptr self, const cleaner_settings& settings, const delete_fn& 
   for (const auto& w : st.pending)
     events.insert(events.end(), w.events.begin(), w.events.end());
   try {
-    auto result = apply(events);
-    for (auto seconds : result.commit_to_delete_seconds)
-      metrics.commit_to_ack.Observe(seconds);
+    delete_in_statements(events, settings.batch, apply, metrics);
     for (auto& w : st.pending)
       w.promise.deliver(static_cast<uint64_t>(w.events.size()));
     st.failed_attempts = 0;

@@ -1,6 +1,7 @@
 #include "actors/retranslator/retranslator_service.hpp"
 
 #include "actors/http_endpoints.hpp"
+#include "actors/tracing/otlp_exporter.hpp"
 #include "db/migrator.hpp"
 
 #include <prometheus/exposer.h>
@@ -46,8 +47,12 @@ retranslator_service::retranslator_service(const settings& cfg,
 
   register_retranslator_protocol(caf_cfg_);
   system_ = std::make_unique<caf::actor_system>(caf_cfg_);
+  auto exporter = tracing::make_exporter(
+      tracing::exporter_settings_of(cfg.tracing, cfg.tracing.service_name + "-retranslator"),
+      *registry_);
   retranslator_plan plan{cfg_, instance_, std::make_shared<pipeline_metrics>(*registry_),
-                         std::make_shared<actor_probes>(*registry_)};
+                         std::make_shared<actor_probes>(*registry_),
+                         std::make_shared<tracing::tracer>(std::move(exporter))};
   watcher_ = std::make_unique<caf::scoped_actor>(*system_);
   supervisor_ = spawn_retranslator_supervisor(*system_, std::move(plan));
   (*watcher_)->monitor(supervisor_);

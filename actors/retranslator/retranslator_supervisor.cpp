@@ -83,7 +83,8 @@ caf::actor spawn_stage(sup_ptr self, supervised_child<stage_info>& stage) {
     // librdkafka's queue holds at least what the window lets into it.
     auto queue = std::min<size_t>(std::max<size_t>(size_t(rt.window) * 2, 100000), INT_MAX);
     sender_settings s{cfg.kafka.brokers, cfg.kafka.topic, cfg.kafka.partitions, queue};
-    return caf::actor_cast<caf::actor>(spawn_sender(sys, s, plan.metrics, stage.probe));
+    return caf::actor_cast<caf::actor>(
+        spawn_sender(sys, s, plan.metrics, stage.probe, plan.tracer));
   }
   case stage_kind::producer:
     return caf::actor_cast<caf::actor>(spawn_producer(sys, stage.probe));

@@ -3,6 +3,7 @@
 #include "actors/actor_probe.hpp"
 #include "actors/retranslator/pipeline_metrics.hpp"
 #include "actors/retranslator/protocol.hpp"
+#include "actors/tracing/span.hpp"
 #include "config/settings.hpp"
 
 #include <memory>
@@ -24,6 +25,7 @@ struct retranslator_plan {
   std::string relay; // this process's retranslator id: host, pid and a random part
   metrics_ptr metrics;
   std::shared_ptr<actor_probes> probes;
+  tracing::tracer_ptr tracer; // the sender's batch spans
 };
 
 // Spawns and supervises every stage (one-for-one, monitored, restarts with backoff), rewires

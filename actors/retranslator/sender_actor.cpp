@@ -1,11 +1,15 @@
 #include "actors/retranslator/sender_actor.hpp"
 
+#include "actors/retranslator/event_encoding.hpp"
+
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafkacpp.h>
 #include <spdlog/spdlog.h>
 
 #include <deque>
 #include <map>
+#include <optional>
+#include <set>
 
 namespace lpa {
 
@@ -14,6 +18,8 @@ namespace {
 constexpr milliseconds poll_period{5};
 constexpr milliseconds queue_full_pause{20};
 constexpr auto error_log_interval = std::chrono::seconds{30};
+// OpenTelemetry SDKs' default link limit per span; the debug line still lists every trace id.
+constexpr size_t max_span_links = 128;
 
 // A message's place, packed into librdkafka's opaque pointer (no allocation to leak).
 constexpr unsigned index_bits = 24; // batches stay far below 16 M records
@@ -35,6 +41,7 @@ struct pending_batch {
   delivery_result result;
   std::chrono::steady_clock::time_point started;
   caf::typed_response_promise<delivery_result> promise;
+  std::optional<tracing::span> span;
 };
 
 // The records of a slot's round that reached the sender so far.
@@ -49,6 +56,7 @@ struct sender_state {
   ~sender_state();
   sender_settings settings;
   metrics_ptr metrics;
+  tracing::tracer_ptr tracer;
   std::unique_ptr<kafka_callbacks> callbacks;
   std::unique_ptr<RdKafka::Producer> producer;
   std::map<uint64_t, pending_batch> batches;
@@ -129,6 +137,49 @@ void check_arrival(sender_state& st, const kafka_record& r) {
   fail_round(st, r);
 }
 
+// The traces the batch's events belong to (their traceparent headers), each once, in order.
+std::vector<tracing::span_context> traces_of(const std::vector<kafka_record>& records) {
+  std::vector<tracing::span_context> out;
+  std::set<tracing::trace_id> seen;
+  for (const auto& r : records)
+    for (const auto& [key, value] : r.headers)
+      if (key == header_traceparent)
+        if (auto ctx = tracing::parse_traceparent(value); ctx && seen.insert(ctx->trace).second)
+          out.push_back(*ctx);
+  return out;
+}
+
+tracing::span start_batch_span(const sender_state& st, uint64_t id,
+                               const std::vector<kafka_record>& records) {
+  auto span = st.tracer->start_span("send package events", tracing::span_kind::producer);
+  span.set_attribute("messaging.system", std::string{"kafka"});
+  span.set_attribute("messaging.destination.name", st.settings.topic);
+  span.set_attribute("messaging.batch.message_count", static_cast<int64_t>(records.size()));
+  auto traces = traces_of(records);
+  std::string trace_ids;
+  for (const auto& ctx : traces) {
+    if (span.link_count() < max_span_links)
+      span.add_link(ctx);
+    trace_ids += (trace_ids.empty() ? "" : ",") + tracing::to_hex(ctx.trace);
+  }
+  if (traces.size() > max_span_links)
+    span.set_attribute("links.dropped", static_cast<int64_t>(traces.size() - max_span_links));
+  spdlog::debug("sender: batch {} of {} events (trace {}) carries traces [{}]", id, records.size(),
+                span.trace_id_hex(), trace_ids);
+  return span;
+}
+
+void end_batch_span(pending_batch& b) {
+  if (!b.span)
+    return;
+  b.span->set_attribute("delivered", static_cast<int64_t>(b.result.delivered.size()));
+  b.span->set_attribute("refused", static_cast<int64_t>(b.result.refused.size()));
+  b.span->set_attribute("released", static_cast<int64_t>(b.result.released.size()));
+  if (!b.result.refused.empty())
+    b.span->set_status(tracing::status_code::error, "Kafka refused events");
+  b.span->end();
+}
+
 void finish_if_done(sender_ptr self, uint64_t id) {
   auto& st = self->state;
   auto it = st.batches.find(id);
@@ -141,6 +192,7 @@ void finish_if_done(sender_ptr self, uint64_t id) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - b.started).count());
   st.metrics->events_sent.Increment(static_cast<double>(b.result.delivered.size()));
   st.metrics->events_failed.Increment(static_cast<double>(b.result.refused.size()));
+  end_batch_span(b);
   b.promise.deliver(std::move(b.result));
   st.batches.erase(it);
 }
@@ -351,10 +403,11 @@ sender_state::~sender_state() {
 }
 
 sender_actor::behavior_type sender(sender_ptr self, sender_settings settings, metrics_ptr metrics,
-                                   actor_probe_ptr probe) {
+                                   actor_probe_ptr probe, tracing::tracer_ptr tracer) {
   auto& st = self->state;
   st.settings = std::move(settings);
   st.metrics = std::move(metrics);
+  st.tracer = std::move(tracer);
   st.callbacks = std::make_unique<kafka_callbacks>(self);
   try {
     st.producer = make_producer(self);
@@ -371,6 +424,7 @@ sender_actor::behavior_type sender(sender_ptr self, sender_settings settings, me
         auto& st = self->state;
         auto id = st.next_batch++;
         auto& b = st.batches[id];
+        b.span.emplace(start_batch_span(st, id, records));
         b.decided.assign(records.size(), false);
         b.records = std::move(records);
         for (const auto& r : b.records)
@@ -400,9 +454,9 @@ sender_actor::behavior_type sender(sender_ptr self, sender_settings settings, me
 } // namespace
 
 sender_actor spawn_sender(caf::actor_system& sys, sender_settings settings, metrics_ptr metrics,
-                          actor_probe_ptr probe) {
-  return sys.spawn<caf::detached>(sender, std::move(settings), std::move(metrics),
-                                  std::move(probe));
+                          actor_probe_ptr probe, tracing::tracer_ptr tracer) {
+  return sys.spawn<caf::detached>(sender, std::move(settings), std::move(metrics), std::move(probe),
+                                  std::move(tracer));
 }
 
 } // namespace lpa

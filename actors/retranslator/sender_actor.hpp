@@ -4,6 +4,7 @@
 #include "actors/restart_policy.hpp"
 #include "actors/retranslator/pipeline_metrics.hpp"
 #include "actors/retranslator/protocol.hpp"
+#include "actors/tracing/span.hpp"
 
 #include <string>
 
@@ -23,9 +24,10 @@ struct sender_settings {
 // good, or it was lost with a producer that failed fatally) marks its slot's round as failed:
 // later records of that round are not produced but released, so nothing of a slot passes it. So
 // does a gap in a round's indexes (a batch lost on the way with a stage that died). A
-// fatal producer error (the gap-less guarantee is one) replaces the producer in place. Spawn
-// detached: produce() and flush() may block.
+// fatal producer error (the gap-less guarantee is one) replaces the producer in place. Each
+// batch is a PRODUCER span linked to the trace of each of its events (their traceparent header),
+// and a debug line lists those trace ids. Spawn detached: produce() and flush() may block.
 sender_actor spawn_sender(caf::actor_system& sys, sender_settings settings, metrics_ptr metrics,
-                          actor_probe_ptr probe);
+                          actor_probe_ptr probe, tracing::tracer_ptr tracer);
 
 } // namespace lpa

@@ -2,6 +2,7 @@
 #include "config/logging.hpp"
 #include "tests/support/api_fixture.hpp"
 #include "tests/support/child_process.hpp"
+#include "tests/support/otlp_receiver.hpp"
 
 #include "google/rpc/error_details.pb.h"
 
@@ -444,6 +445,114 @@ TEST_CASE("Only a request that asks for log_level: debug is logged at debug leve
   CHECK_THAT(text, Catch::Contains("CreatePackageV1 started (request asks-for-debug")
                        && Catch::Contains("CreatePackageV1 OK")
                        && !Catch::Contains("plain-request"));
+}
+
+namespace {
+
+const std::string client_trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+const std::string client_span = "00f067aa0ba902b7";
+const std::string client_traceparent = "00-" + client_trace + "-" + client_span + "-01";
+const std::string create_method
+    = "hablof.logistic_package_api.v1.LogisticPackageApiService/CreatePackageV1";
+
+// The value of a span's attribute as OTLP/JSON spells it ({"stringValue": ...} and so on).
+nlohmann::json attribute(const nlohmann::json& span, const std::string& key) {
+  for (const auto& a : span["attributes"])
+    if (a["key"] == key)
+      return a["value"];
+  return nullptr;
+}
+
+uint64_t create_traced(api_fixture& f, const std::map<std::string, std::string>& metadata) {
+  v1::CreatePackageV1Request req;
+  req.set_title("traced");
+  req.set_material("wood");
+  req.set_maximumvolume(1);
+  v1::CreatePackageV1Response rep;
+  auto status = f.call(&Stub::CreatePackageV1, req, &rep, 5s, metadata);
+  INFO(status.error_message());
+  REQUIRE(status.ok());
+  return rep.id();
+}
+
+} // namespace
+
+TEST_CASE("A create with a traceparent is an rpc span of that trace whose traceparent the outbox "
+          "row stores",
+          "[api][tracing]") {
+  otlp_receiver receiver;
+  api_fixture f{[&](lpa::settings& cfg) {
+    cfg.tracing.otlp_endpoint = receiver.endpoint();
+    cfg.tracing.batch_size = 1;
+  }};
+  auto id = create_traced(f, {{"traceparent", client_traceparent}, {"x-request-id", "traced-1"}});
+
+  auto span = receiver.await_span([](const auto& s) { return s["name"] == create_method; });
+  REQUIRE(span != nullptr);
+  CHECK(span["service"] == f.cfg.tracing.service_name);
+  CHECK(span["kind"] == 2);
+  CHECK(span["traceId"] == client_trace);
+  CHECK(span["parentSpanId"] == client_span);
+  CHECK(span["spanId"] != client_span);
+  CHECK(attribute(span, "rpc.method")["stringValue"] == "CreatePackageV1");
+  CHECK(attribute(span, "rpc.grpc.status_code")["intValue"] == "0");
+  CHECK(attribute(span, "package.id")["intValue"] == std::to_string(id));
+  CHECK(attribute(span, "request.id")["stringValue"] == "traced-1");
+  CHECK(span["status"]["code"] == 0);
+
+  CHECK(
+      sql_text(f, "SELECT traceparent FROM package_event WHERE package_id = " + std::to_string(id))
+      == "00-" + client_trace + "-" + span["spanId"].get<std::string>() + "-01");
+}
+
+TEST_CASE("A call without a traceparent starts a trace, and a NOT_FOUND names the package",
+          "[api][tracing]") {
+  otlp_receiver receiver;
+  api_fixture f{[&](lpa::settings& cfg) {
+    cfg.tracing.otlp_endpoint = receiver.endpoint();
+    cfg.tracing.batch_size = 1;
+  }};
+  auto id = create_traced(f, {});
+  auto created = receiver.await_span([](const auto& s) { return s["name"] == create_method; });
+  REQUIRE(created != nullptr);
+  CHECK_FALSE(created.contains("parentSpanId"));
+  CHECK(
+      sql_text(f, "SELECT traceparent FROM package_event WHERE package_id = " + std::to_string(id))
+      == "00-" + created["traceId"].get<std::string>() + "-" + created["spanId"].get<std::string>()
+             + "-01");
+
+  v1::RemovePackageV1Request req;
+  req.set_packageid(id + 1000);
+  v1::RemovePackageV1Response rep;
+  REQUIRE(f.call(&Stub::RemovePackageV1, req, &rep).error_code() == grpc::StatusCode::NOT_FOUND);
+  auto removed = receiver.await_span([](const auto& s) {
+    return s["name"].template get<std::string>().find("Remove") != std::string::npos;
+  });
+  REQUIRE(removed != nullptr);
+  CHECK(attribute(removed, "rpc.grpc.status_code")["intValue"] == "5");
+  CHECK(attribute(removed, "package.id")["intValue"] == std::to_string(id + 1000));
+  CHECK(removed["status"]["code"] == 0); // NOT_FOUND is the client's error, not the server's
+}
+
+TEST_CASE("Every log line of a traced request carries its trace id", "[api][ops][tracing]") {
+  std::ostringstream captured; // outlives the server, which may log while it stops
+  api_fixture f;
+  lpa::log::setup("lpa-test", "info", std::make_shared<spdlog::sinks::ostream_sink_mt>(captured));
+  create_traced(f, {{"traceparent", client_traceparent},
+                    {"x-request-id", "traced-log"},
+                    {"log_level", "debug"}});
+  auto text = captured.str();
+  lpa::log::setup("lpa-test", f.cfg.log.level);
+  std::istringstream lines{text};
+  int traced_lines = 0;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find("traced-log") == std::string::npos)
+      continue;
+    INFO(line);
+    CHECK(line.find("trace " + client_trace) != std::string::npos);
+    ++traced_lines;
+  }
+  CHECK(traced_lines >= 3); // started, the RepoActor's lines, finished
 }
 
 TEST_CASE("The API binary serves, then drains and exits 0 on SIGTERM", "[api][ops]") {

@@ -188,9 +188,8 @@ TEST_CASE("REST forwards Idempotency-Key and traceparent to the service", "[rest
   auto second = create(f, "box", headers);
   CHECK(first == second);
   CHECK(f.count("package") == 1);
-  CHECK(f.count("package_event",
-                "traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'")
-        == 1);
+  // The event carries the rpc span's context, a child in the client's trace.
+  CHECK(f.count("package_event", "traceparent LIKE '00-0af7651916cd43dd8448eb211c80319c-%'") == 1);
   // The same key with other fields: FAILED_PRECONDITION, which grpc-gateway answers with 400.
   auto reused = rest(f, "POST", "/v1/packages",
                      R"({"Title":"other","Material":"wood","MaximumVolume":1})", headers);

@@ -1,6 +1,7 @@
 // The retranslator end to end: gRPC writes through the API server, events read back from the
 // topic with a real Kafka consumer, decoded.
 #include "tests/support/api_fixture.hpp"
+#include "tests/support/otlp_receiver.hpp"
 #include "tests/support/pipeline_fixture.hpp"
 
 #include <catch2/catch.hpp>
@@ -104,20 +105,44 @@ TEST_CASE("Events reach a topic that did not exist when the retranslator started
   CHECK(events.size() == 20);
 }
 
-TEST_CASE("A traced request's traceparent travels to the Kafka headers", "[retranslator][e2e]") {
+TEST_CASE("A traced request continues through Kafka: the header carries the rpc span, the batch "
+          "span links to it",
+          "[retranslator][e2e][tracing]") {
+  otlp_receiver receiver;
   pipeline_fixture p;
-  api_fixture api;
+  p.cfg.tracing.otlp_endpoint = receiver.endpoint();
+  p.cfg.tracing.batch_size = 1;
+  api_fixture api{[&](lpa::settings& cfg) {
+    cfg.tracing.otlp_endpoint = receiver.endpoint();
+    cfg.tracing.batch_size = 1;
+  }};
   auto relay = p.start_retranslator();
-  const std::string traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+  const std::string trace = "4bf92f3577b34da6a3ce929d0e0e4736";
   v1::CreatePackageV1Request req;
   req.set_title("traced");
   req.set_material("m");
   req.set_maximumvolume(1);
   v1::CreatePackageV1Response rep;
-  REQUIRE(api.call(&Stub::CreatePackageV1, req, &rep, 5s, {{"traceparent", traceparent}}).ok());
+  REQUIRE(api.call(&Stub::CreatePackageV1, req, &rep, 5s,
+                   {{"traceparent", "00-" + trace + "-00f067aa0ba902b7-01"}})
+              .ok());
   auto events = read_events(p, 1);
   REQUIRE(events.size() == 1);
-  CHECK(events[0].traceparent == traceparent);
+
+  auto rpc = receiver.await_span([](const auto& s) { return s["kind"] == 2; });
+  REQUIRE(rpc != nullptr);
+  CHECK(rpc["traceId"] == trace);
+  CHECK(events[0].traceparent == "00-" + trace + "-" + rpc["spanId"].get<std::string>() + "-01");
+
+  auto batch
+      = receiver.await_span([](const auto& s) { return s["name"] == "send package events"; });
+  REQUIRE(batch != nullptr);
+  CHECK(batch["service"] == p.cfg.tracing.service_name + "-retranslator");
+  CHECK(batch["kind"] == 4);
+  CHECK(batch["traceId"] != trace);
+  REQUIRE(batch["links"].size() == 1);
+  CHECK(batch["links"][0]["traceId"] == trace);
+  CHECK(batch["links"][0]["spanId"] == rpc["spanId"]);
 }
 
 TEST_CASE("A drain delivers what is in flight before it stops, then releases every slot",

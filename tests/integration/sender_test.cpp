@@ -31,8 +31,8 @@ struct sender_fixture {
     register_retranslator_protocol(cfg);
     sys = std::make_unique<caf::actor_system>(cfg);
     kafka.create_topic(topic, 1);
-    sender
-        = spawn_sender(*sys, {kafka.bootstrap(), topic, 1, 1000}, metrics, probes.make("sender"));
+    sender = spawn_sender(*sys, {kafka.bootstrap(), topic, 1, 1000}, metrics, probes.make("sender"),
+                          std::make_shared<tracing::tracer>());
   }
 
   ~sender_fixture() {

@@ -275,8 +275,8 @@ TEST_CASE("After a burst with short deadlines, every committed create was answer
   // The retries tell each client what happened to its create ...
   std::set<uint64_t> ids;
   for (auto& [key, r] : results) {
-    auto retry = create_with_key(f, key.substr(std::string{"burst-"}.size()), key, 20s);
-    REQUIRE(retry.code == grpc::StatusCode::OK);
+    // Writes whose callers gave up may still fill the queue: a retry may be shed and tried again.
+    auto retry = retry_until_ok(f, key.substr(std::string{"burst-"}.size()), key);
     if (r.code == grpc::StatusCode::OK)
       CHECK(retry.id == r.id); // an OK was the truth
     ids.insert(retry.id);

@@ -103,10 +103,23 @@ TEST_CASE_METHOD(cleaner_fixture, "a failed statement is retried with backoff an
   advance(100ms); // second attempt, fails
   CHECK(applied.empty());
   clean({4});     // arrives while retrying: joins the pending statement
-  advance(200ms); // third attempt succeeds with everything
-  REQUIRE(applied.size() == 1);
-  CHECK(ids(applied[0]) == std::vector<uint64_t>{1, 2, 3, 4});
+  advance(200ms); // third attempt succeeds with everything, at most 3 per statement
+  REQUIRE(applied.size() == 2);
+  CHECK(ids(applied[0]) == std::vector<uint64_t>{1, 2, 3});
+  CHECK(ids(applied[1]) == std::vector<uint64_t>{4});
   CHECK(replies() == std::vector<int>{3, 1});
+}
+
+TEST_CASE_METHOD(cleaner_fixture,
+                 "a request larger than the batch is deleted in statements of at most the batch",
+                 "[cleaner]") {
+  clean({1, 2, 3, 4, 5, 6, 7});
+  REQUIRE(applied.size() == 3);
+  CHECK(ids(applied[0]) == std::vector<uint64_t>{1, 2, 3});
+  CHECK(ids(applied[1]) == std::vector<uint64_t>{4, 5, 6});
+  CHECK(ids(applied[2]) == std::vector<uint64_t>{7});
+  CHECK(replies() == std::vector<int>{7}); // answered once, after the last statement
+  CHECK(metrics->commit_to_ack.Collect().histogram.sample_count == 7);
 }
 
 TEST_CASE_METHOD(cleaner_fixture, "after max attempts the waiters get an error and ask again",

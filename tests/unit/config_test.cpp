@@ -159,7 +159,11 @@ TEST_CASE("every key can be set from the environment, in the format render_setti
   auto from_file = lpa::parse_settings(R"(
 service: {name: svc, environment: prod}
 log: {level: error, allow_debug_per_request: false}
-grpc: {host: 127.0.0.2, port: 1, default_deadline: 1s, shutdown_grace: 2s}
+grpc: {host: 127.0.0.2, port: 1, default_deadline: 1s, shutdown_grace: 2s,
+       tls_cert_file: /c.pem, tls_key_file: /k.pem, tls_client_ca_file: /ca.pem,
+       max_receive_message_size: 1024, max_concurrent_streams: 5, keepalive_time: 2m,
+       keepalive_timeout: 3s, keepalive_permit_without_calls: false,
+       keepalive_min_ping_interval: 4s}
 status: {host: 127.0.0.3, port: 2}
 rest: {host: 127.0.0.6, port: 5}
 metrics: {host: 127.0.0.4, port: 3}
@@ -173,6 +177,8 @@ retranslator: {metrics_host: 127.0.0.5, metrics_port: 4, slots: 18, consumers: 5
                send_backoff_max: 12ms, cleaner_batch: 13, cleaner_interval: 14ms,
                restart_backoff_min: 19ms, restart_backoff_max: 20ms,
                restart_max: 15, restart_window: 16m, shutdown_deadline: 17s}
+tracing: {otlp_endpoint: "http://collector:4318", service_name: traced, queue_size: 23,
+          batch_size: 22, flush_interval: 24ms, timeout: 25s}
 )",
                                        no_env());
   const auto file_values = rendered(from_file);
@@ -260,6 +266,15 @@ TEST_CASE("a bad value names the key, the value and where it came from") {
           == "config: retranslator.lease: expected a duration > 0 and at most 24h, got "
              "'1441m' (from env LPA_RETRANSLATOR_LEASE)");
   }
+  SECTION("optional URL") {
+    CHECK(parse_error("", {{"LPA_TRACING_OTLP_ENDPOINT", "localhost:4318"}})
+          == "config: tracing.otlp_endpoint: expected an http:// or https:// URL, or nothing, got "
+             "'localhost:4318' (from env LPA_TRACING_OTLP_ENDPOINT)");
+    CHECK(lpa::parse_settings("", env_of({{"LPA_TRACING_OTLP_ENDPOINT", ""}}))
+              .tracing.otlp_endpoint.empty());
+    CHECK(lpa::parse_settings("tracing:\n  otlp_endpoint:\n", no_env())
+              .tracing.otlp_endpoint.empty());
+  }
   SECTION("log level") {
     CHECK(parse_error("log:\n  level: verbose\n")
           == "config: log.level: expected one of trace, debug, info, warn, error, got 'verbose' "
@@ -283,6 +298,9 @@ TEST_CASE("cross-field checks") {
   CHECK(parse_error("retranslator:\n  consumers: 8\n  window: 4\n  batch_size: 4\n")
         == "config: retranslator.consumers: must not exceed retranslator.window, got 8 (from "
            "<yaml text> line 2, column 14) > 4 (from <yaml text> line 3, column 11)");
+  CHECK(parse_error("", {{"LPA_TRACING_BATCH_SIZE", "4096"}})
+        == "config: tracing.batch_size: must not exceed tracing.queue_size, got 4096 (from env "
+           "LPA_TRACING_BATCH_SIZE) > 2048 (default)");
   // Shorter leases would be renewed more often than a round trip takes.
   CHECK(parse_error("", {{"LPA_RETRANSLATOR_LEASE", "3ms"}})
         == "config: retranslator.lease: must be at least 1s, got 3ms (from env "
@@ -294,13 +312,47 @@ TEST_CASE("cross-field checks") {
   CHECK(s.retranslator.send_backoff_min == s.retranslator.send_backoff_max);
 }
 
+TEST_CASE("TLS is off by default and its files come together: certificate with key, client CA "
+          "with both") {
+  auto plain = lpa::parse_settings("", no_env());
+  CHECK(plain.grpc.tls_cert_file.empty());
+  CHECK(plain.grpc.tls_client_ca_file.empty());
+  CHECK(plain.grpc.max_receive_message_size == 4 * 1024 * 1024);
+  // An empty value leaves TLS off, from the file or the environment.
+  CHECK(
+      lpa::parse_settings("grpc:\n  tls_cert_file: \"\"\n", env_of({{"LPA_GRPC_TLS_KEY_FILE", ""}}))
+          .grpc.tls_key_file.empty());
+
+  auto mtls = lpa::parse_settings("", env_of({{"LPA_GRPC_TLS_CERT_FILE", "/c.pem"},
+                                              {"LPA_GRPC_TLS_KEY_FILE", "/k.pem"},
+                                              {"LPA_GRPC_TLS_CLIENT_CA_FILE", "/ca.pem"}}));
+  CHECK(mtls.grpc.tls_cert_file == "/c.pem");
+  CHECK(mtls.grpc.tls_key_file == "/k.pem");
+  CHECK(mtls.grpc.tls_client_ca_file == "/ca.pem");
+
+  CHECK(parse_error("grpc:\n  tls_cert_file: /c.pem\n")
+        == "config: grpc.tls_key_file: required when grpc.tls_cert_file is set (from <yaml text> "
+           "line 2, column 18)");
+  CHECK(parse_error("", {{"LPA_GRPC_TLS_KEY_FILE", "/k.pem"}})
+        == "config: grpc.tls_cert_file: required when grpc.tls_key_file is set (from env "
+           "LPA_GRPC_TLS_KEY_FILE)");
+  CHECK(parse_error("", {{"LPA_GRPC_TLS_CLIENT_CA_FILE", "/ca.pem"}})
+        == "config: grpc.tls_cert_file: required when grpc.tls_client_ca_file is set (from env "
+           "LPA_GRPC_TLS_CLIENT_CA_FILE)");
+  CHECK(parse_error("", {{"LPA_GRPC_MAX_RECEIVE_MESSAGE_SIZE", "0"}})
+        == "config: grpc.max_receive_message_size: expected an integer >= 1, got '0' (from env "
+           "LPA_GRPC_MAX_RECEIVE_MESSAGE_SIZE)");
+}
+
 TEST_CASE("unknown sections and keys are rejected by name") {
   CHECK(parse_error("grpc:\n  prot: 1\n")
         == "config: grpc.prot: unknown key (at <yaml text> line 2, column 3); known keys in grpc: "
-           "host, port, default_deadline, shutdown_grace");
+           "host, port, default_deadline, shutdown_grace, tls_cert_file, tls_key_file, "
+           "tls_client_ca_file, max_receive_message_size, max_concurrent_streams, keepalive_time, "
+           "keepalive_timeout, keepalive_permit_without_calls, keepalive_min_ping_interval");
   CHECK(parse_error("grcp:\n  port: 1\n")
         == "config: grcp: unknown section (at <yaml text> line 1, column 1); known sections: "
-           "service, log, grpc, status, rest, metrics, db, repo, kafka, retranslator");
+           "service, log, grpc, status, rest, metrics, db, repo, kafka, retranslator, tracing");
   CHECK_THAT(parse_error("grpc:\n  port: 1\n  port: 2\n"),
              StartsWith("config: grpc.port: duplicate key (at <yaml text> line 3"));
   CHECK_THAT(parse_error("grpc: 8082\n"), StartsWith("config: grpc: expected a mapping of keys"));
@@ -346,7 +398,7 @@ TEST_CASE("render_settings lists every key and masks the database passwords") {
   CHECK_THAT(text, Contains("grpc.shutdown_grace = 2m\n"));
   CHECK_THAT(text, Contains("db.statement_timeout = 5s\n"));
   CHECK_THAT(text, Contains("log.allow_debug_per_request = true\n"));
-  CHECK(rendered(s).size() == 49);
+  CHECK(rendered(s).size() == 64);
 
   const std::vector<std::pair<std::string, std::string>> dsns = {
       {"password=s3cret", "password=***"},
