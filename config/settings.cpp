@@ -81,6 +81,9 @@ const key_spec keys[] = {
     {LPA_KEY(status, host), kind::string},
     {LPA_KEY(status, port), kind::integer, port},
 
+    {LPA_KEY(rest, host), kind::string},
+    {LPA_KEY(rest, port), kind::integer, port},
+
     {LPA_KEY(metrics, host), kind::string},
     {LPA_KEY(metrics, port), kind::integer, port},
 

@@ -38,6 +38,10 @@ struct settings {
     std::string host = "0.0.0.0";
     int port = 8000;
   } status;
+  struct rest_t {
+    std::string host = "0.0.0.0";
+    int port = 8080; // 0 picks a free port
+  } rest;
   struct metrics_t {
     std::string host = "0.0.0.0";
     int port = 9100;

@@ -7,6 +7,7 @@
 #include "db/pg_errors.hpp"
 #include "grpc_gateway/api_metrics.hpp"
 #include "grpc_gateway/package_service.hpp"
+#include "grpc_gateway/rest_gateway.hpp"
 #include "grpc_gateway/status_server.hpp"
 #include "grpc_gateway/transport.hpp"
 
@@ -106,6 +107,17 @@ api_server::api_server(const settings& cfg, std::function<bool()> stop_requested
   }
   server_->GetHealthCheckService()->SetServingStatus(true);
   spdlog::info("gRPC on {}:{} ({})", cfg.grpc.host, grpc_port_, transport_security(cfg.grpc));
+  try {
+    rest_ = std::make_unique<rest_gateway>(cfg.rest.host, cfg.rest.port,
+                                           server_->InProcessChannel(grpc::ChannelArguments{}),
+                                           *registry_);
+  } catch (const std::exception& e) {
+    caf::anon_send_exit(repo_, caf::exit_reason::user_shutdown); // as for gRPC, above
+    throw std::runtime_error("cannot listen for REST on " + cfg.rest.host + ":"
+                             + std::to_string(cfg.rest.port) + ": " + e.what());
+  }
+  rest_port_ = rest_->port();
+  spdlog::info("REST gateway on {}:{}", cfg.rest.host, rest_port_);
 }
 
 api_server::~api_server() {
@@ -121,6 +133,7 @@ void api_server::shutdown() {
     spdlog::info("draining in-flight calls (up to {} ms)", cfg_.grpc.shutdown_grace.count());
     server_->Shutdown(std::chrono::system_clock::now() + cfg_.grpc.shutdown_grace);
   }
+  rest_.reset(); // after the drain, which also covers the REST calls in flight
   if (system_) {
     caf::anon_send_exit(repo_, caf::exit_reason::user_shutdown);
     system_->await_all_actors_done();

@@ -22,11 +22,13 @@ namespace lpa {
 
 class api_metrics;
 class package_service;
+class rest_gateway;
 class status_server;
 
 // The API server, composed: status and metrics endpoints, migrations, the repository supervisor
-// and the gRPC service. Constructing it brings the service up; shutdown() (or the destructor)
-// drains in-flight calls and stops it. Ports given as 0 are picked by the OS (see the getters).
+// and the gRPC service with its REST gateway. Constructing it brings the service up; shutdown()
+// (or the destructor) drains in-flight calls and stops it. Ports given as 0 are picked by the OS
+// (see the getters).
 class api_server {
 public:
   // Waits for PostgreSQL (retrying every second, while /live answers and /ready says why not)
@@ -44,6 +46,7 @@ public:
 
   int grpc_port() const { return grpc_port_; }
   int status_port() const;
+  int rest_port() const { return rest_port_; }
   int metrics_port() const;
   caf::actor_system& system() { return *system_; }
   const repo_supervisor_actor& repo() const { return repo_; }
@@ -61,7 +64,9 @@ private:
   repo_supervisor_actor repo_;
   std::unique_ptr<package_service> service_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<rest_gateway> rest_;
   int grpc_port_ = 0;
+  int rest_port_ = 0;
   bool stopped_ = false;
 };
 

@@ -38,5 +38,5 @@ echo "$LPA_KAFKA_BROKERS" >"$local_dir/kafka-bootstrap"
 pids+=($!)
 "$build/grpc_gateway/logistic-package-api" --config config/config.yaml &
 pids+=($!)
-echo "run: API on :8082 (gRPC), :8000 (status), :9100 (metrics); retranslator metrics :9101; Ctrl-C stops" >&2
+echo "run: API on :8082 (gRPC), :8080 (REST), :8000 (status), :9100 (metrics); retranslator metrics :9101; Ctrl-C stops" >&2
 wait -n "${pids[@]}" || true

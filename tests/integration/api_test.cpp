@@ -570,6 +570,7 @@ TEST_CASE("The API binary serves, then drains and exits 0 on SIGTERM", "[api][op
                                              "LPA_STATUS_PORT=" + std::to_string(status_port),
                                              "LPA_METRICS_HOST=127.0.0.1",
                                              "LPA_METRICS_PORT=0",
+                                             "LPA_REST_PORT=0",
                                          });
   int status = 0;
   for (int i = 0; i < 300 && status != 200; ++i) {
@@ -616,6 +617,7 @@ TEST_CASE("The API binary exits 1 when its gRPC port is taken", "[api][ops]") {
                                      "LPA_GRPC_PORT=" + std::to_string(ntohs(addr.sin_port)),
                                      "LPA_STATUS_PORT=0",
                                      "LPA_METRICS_PORT=0",
+                                     "LPA_REST_PORT=0",
                                  });
   CHECK(wait_exit(pid) == 1); // it used to hang here: CAF waited for the RepoActors
   ::close(occupant);

@@ -4,6 +4,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <thread>
 
 #include <arpa/inet.h>
@@ -15,8 +17,8 @@ namespace lpa::test {
 
 settings test_settings(const std::string& dsn) {
   settings cfg;
-  cfg.grpc.host = cfg.status.host = cfg.metrics.host = "127.0.0.1";
-  cfg.grpc.port = cfg.status.port = cfg.metrics.port = 0;
+  cfg.grpc.host = cfg.status.host = cfg.metrics.host = cfg.rest.host = "127.0.0.1";
+  cfg.grpc.port = cfg.status.port = cfg.metrics.port = cfg.rest.port = 0;
   cfg.grpc.shutdown_grace = 2s;
   cfg.db.dsn = dsn;
   cfg.log.level = "warn";
@@ -62,7 +64,37 @@ long long api_fixture::count(const std::string& table, const std::string& where)
   return tx.exec1("SELECT count(*) FROM " + table + " WHERE " + where)[0].as<long long>();
 }
 
-std::string http_get(int port, const std::string& path, int& status) {
+namespace {
+
+std::string lowercase(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char ch) { return std::tolower(ch); });
+  return s;
+}
+
+// "HTTP/1.1 200 OK\r\nName: value\r\n...\r\n\r\nbody"
+http_reply parse_reply(const std::string& response) {
+  http_reply reply;
+  reply.status = std::stoi(response.substr(response.find(' ') + 1, 3));
+  auto head_end = response.find("\r\n\r\n");
+  auto head = response.substr(0, head_end);
+  for (size_t at = head.find("\r\n"); at != std::string::npos;) {
+    auto next = head.find("\r\n", at + 2);
+    auto line = head.substr(at + 2, next == std::string::npos ? std::string::npos : next - at - 2);
+    auto colon = line.find(':');
+    if (colon != std::string::npos)
+      reply.headers[lowercase(line.substr(0, colon))]
+          = line.substr(line.find_first_not_of(' ', colon + 1));
+    at = next;
+  }
+  reply.body = head_end == std::string::npos ? "" : response.substr(head_end + 4);
+  return reply;
+}
+
+} // namespace
+
+http_reply http_request(int port, const std::string& method, const std::string& path,
+                        const std::string& body,
+                        const std::map<std::string, std::string>& headers) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   // A stopped (SIGSTOP) server accepts but never answers: fail instead of hanging the test.
   timeval limit{10, 0};
@@ -75,7 +107,13 @@ std::string http_get(int port, const std::string& path, int& status) {
     ::close(fd);
     throw std::runtime_error("cannot connect to port " + std::to_string(port));
   }
-  auto request = "GET " + path + " HTTP/1.0\r\nHost: localhost\r\n\r\n";
+  auto request = method + " " + path + " HTTP/1.0\r\nHost: localhost\r\n";
+  for (const auto& [name, value] : headers)
+    request += name + ": " + value + "\r\n";
+  if (!body.empty())
+    request += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size())
+               + "\r\n";
+  request += "\r\n" + body;
   if (::send(fd, request.data(), request.size(), 0) < 0) {
     ::close(fd);
     throw std::runtime_error("cannot send HTTP request");
@@ -87,10 +125,13 @@ std::string http_get(int port, const std::string& path, int& status) {
   ::close(fd);
   if (response.empty())
     throw std::runtime_error("no HTTP answer from port " + std::to_string(port));
-  // "HTTP/1.1 200 OK\r\n...\r\n\r\nbody"
-  status = std::stoi(response.substr(response.find(' ') + 1, 3));
-  auto body = response.find("\r\n\r\n");
-  return body == std::string::npos ? "" : response.substr(body + 4);
+  return parse_reply(response);
+}
+
+std::string http_get(int port, const std::string& path, int& status) {
+  auto reply = http_request(port, "GET", path);
+  status = reply.status;
+  return reply.body;
 }
 
 double metric_value(const std::string& body, const std::string& series) {

@@ -58,6 +58,18 @@ struct api_fixture {
   pqxx::connection db;
 };
 
+struct http_reply {
+  int status = 0;
+  std::map<std::string, std::string> headers; // names in lower case
+  std::string body;
+};
+
+// One HTTP/1.0 request to http://127.0.0.1:port/path with the given headers (and, when not
+// empty, the body with its Content-Length).
+http_reply http_request(int port, const std::string& method, const std::string& path,
+                        const std::string& body = "",
+                        const std::map<std::string, std::string>& headers = {});
+
 // GET http://127.0.0.1:port/path; returns the body and sets status to the HTTP status code.
 std::string http_get(int port, const std::string& path, int& status);
 

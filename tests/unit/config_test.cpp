@@ -165,6 +165,7 @@ grpc: {host: 127.0.0.2, port: 1, default_deadline: 1s, shutdown_grace: 2s,
        keepalive_timeout: 3s, keepalive_permit_without_calls: false,
        keepalive_min_ping_interval: 4s}
 status: {host: 127.0.0.3, port: 2}
+rest: {host: 127.0.0.6, port: 5}
 metrics: {host: 127.0.0.4, port: 3}
 db: {dsn: host=x, writers: 3, readers: 3, statement_timeout: 3s, connect_timeout: 4s}
 repo: {restart_backoff_min: 5ms, restart_backoff_max: 6ms, group_commit_max: 22, write_queue: 23,
@@ -351,7 +352,7 @@ TEST_CASE("unknown sections and keys are rejected by name") {
            "keepalive_timeout, keepalive_permit_without_calls, keepalive_min_ping_interval");
   CHECK(parse_error("grcp:\n  port: 1\n")
         == "config: grcp: unknown section (at <yaml text> line 1, column 1); known sections: "
-           "service, log, grpc, status, metrics, db, repo, kafka, retranslator, tracing");
+           "service, log, grpc, status, rest, metrics, db, repo, kafka, retranslator, tracing");
   CHECK_THAT(parse_error("grpc:\n  port: 1\n  port: 2\n"),
              StartsWith("config: grpc.port: duplicate key (at <yaml text> line 3"));
   CHECK_THAT(parse_error("grpc: 8082\n"), StartsWith("config: grpc: expected a mapping of keys"));
@@ -397,7 +398,7 @@ TEST_CASE("render_settings lists every key and masks the database passwords") {
   CHECK_THAT(text, Contains("grpc.shutdown_grace = 2m\n"));
   CHECK_THAT(text, Contains("db.statement_timeout = 5s\n"));
   CHECK_THAT(text, Contains("log.allow_debug_per_request = true\n"));
-  CHECK(rendered(s).size() == 62);
+  CHECK(rendered(s).size() == 64);
 
   const std::vector<std::pair<std::string, std::string>> dsns = {
       {"password=s3cret", "password=***"},
