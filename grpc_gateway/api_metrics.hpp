@@ -1,5 +1,7 @@
 #pragma once
 
+#include "grpc_gateway/status_names.hpp"
+
 #include <prometheus/counter.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
@@ -31,8 +33,5 @@ private:
   prometheus::Family<prometheus::Counter>& requests_;
   prometheus::Family<prometheus::Histogram>& latency_;
 };
-
-// "OK", "NOT_FOUND", ... as gRPC spells them.
-std::string status_code_name(grpc::StatusCode code);
 
 } // namespace lpa

@@ -1,7 +1,9 @@
 #pragma once
 
-// What lpa-cli and lpa-bench share: channel credentials from the --tls-* options, and status
-// code names.
+#include "grpc_gateway/status_names.hpp"
+
+// What lpa-cli and lpa-bench share: channel credentials from the --tls-* options (and, through
+// grpc_gateway/status_names.hpp, the status code names).
 
 #include <grpcpp/grpcpp.h>
 
@@ -27,8 +29,5 @@ void set_tls_file(tls_files& tls, std::string_view flag, std::string_view path);
 // Plaintext when no file is given, TLS otherwise. Throws std::runtime_error when --tls-cert and
 // --tls-key do not come together or a file cannot be read.
 std::shared_ptr<grpc::ChannelCredentials> channel_credentials(const tls_files& tls);
-
-// "OK", "DEADLINE_EXCEEDED", ...
-std::string status_code_name(grpc::StatusCode code);
 
 } // namespace lpa::client

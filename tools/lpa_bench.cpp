@@ -433,7 +433,7 @@ struct tally {
   std::vector<double> ok_latencies_ms;
 
   void add(const call_result& r) {
-    ++codes[lpa::client::status_code_name(r.code)];
+    ++codes[lpa::status_code_name(r.code)];
     if (r.code == grpc::StatusCode::OK)
       ok_latencies_ms.push_back(r.latency_ms);
   }
@@ -534,7 +534,7 @@ void print_json(const report& r) {
 void write_ids(const std::string& path, const std::vector<create_result>& creates) {
   std::ofstream out(path);
   for (const auto& c : creates)
-    out << c.key << ' ' << lpa::client::status_code_name(c.code) << ' ' << c.id << '\n';
+    out << c.key << ' ' << lpa::status_code_name(c.code) << ' ' << c.id << '\n';
   out.close();
   if (!out)
     throw std::runtime_error("cannot write --ids-out '" + path + "'");

@@ -227,7 +227,7 @@ void print_table(const std::vector<std::vector<std::string>>& rows) {
 // "error: CODE: message", then one line per google.rpc.BadRequest field violation carried in
 // the binary error details.
 void print_error(const grpc::Status& status) {
-  std::cerr << "error: " << lpa::client::status_code_name(status.error_code());
+  std::cerr << "error: " << lpa::status_code_name(status.error_code());
   if (!status.error_message().empty()) {
     std::cerr << ": " << status.error_message();
   }
