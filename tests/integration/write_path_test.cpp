@@ -319,7 +319,7 @@ TEST_CASE("A full write queue refuses at once with RESOURCE_EXHAUSTED and a retr
   }
   CHECK(ok == 4);
   CHECK(f.count("package") == 4);
-  // Reads have their own queue: they were served meanwhile.
+  // Once the queue drained, writes are accepted again.
   f.create("after", "m", 1);
 }
 
