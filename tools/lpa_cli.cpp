@@ -374,19 +374,22 @@ grpc::Status run_create(const client& c, arg_list& args) {
   require(has_volume, "--volume");
 
   // A retry with the same key returns the package the lost attempt may have created.
+  auto outcome_unknown = [](const grpc::Status& s) {
+    return s.error_code() == grpc::StatusCode::UNAVAILABLE
+           || s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED;
+  };
   v1::CreatePackageV1Response response;
   grpc::Status status;
   for (int attempt = 1; attempt <= 3; ++attempt) {
     status = call(c, &v1::LogisticPackageApiService::Stub::CreatePackageV1, request, response, key);
-    auto code = status.error_code();
-    if (code != grpc::StatusCode::UNAVAILABLE && code != grpc::StatusCode::DEADLINE_EXCEEDED) {
+    if (!outcome_unknown(status)) {
       break;
     }
   }
   if (status.ok()) {
     std::cout << "created package " << response.id() << '\n';
-  } else {
-    std::cerr << "idempotency key " << key << " (retry with --idempotency-key " << key << ")\n";
+  } else if (outcome_unknown(status)) {
+    std::cerr << "the create may have happened: retry with --idempotency-key " << key << '\n';
   }
   return status;
 }

@@ -1,6 +1,7 @@
 // The write path under concurrency and faults, over real gRPC against a real PostgreSQL: group
 // commit, idempotency keys, honest deadlines and load shedding.
 #include "tests/support/api_fixture.hpp"
+#include "tests/support/child_process.hpp"
 
 #include "google/rpc/error_details.pb.h"
 
@@ -370,6 +371,24 @@ TEST_CASE("A create whose RepoActor is killed while it waits answers UNAVAILABLE
     if (title == std::string{"blocked"} && first.code == grpc::StatusCode::OK)
       CHECK(retry.id == first.id);
   }
+  CHECK(f.count("package") == 2);
+  CHECK(f.count("package_event") == 2);
+}
+
+TEST_CASE("lpa-cli create sends an idempotency key: its own by default, or the one it is given",
+          "[api][idempotency]") {
+  api_fixture f;
+  const std::string cli = std::string{LPA_CLI_BIN}
+                          + " --addr 127.0.0.1:" + std::to_string(f.server->grpc_port())
+                          + " create --material wood" + " --volume 2";
+  CHECK(run(cli + " --title first 2>&1").out == "created package 1\n");
+  CHECK(f.count("idempotency_key") == 1); // a key of its own
+  auto keyed = cli + " --title box --idempotency-key order-42 2>&1";
+  CHECK(run(keyed).out == "created package 2\n");
+  CHECK(run(keyed).out == "created package 2\n"); // the retry finds the first
+  auto other = run(cli + " --title crate --idempotency-key order-42 2>&1");
+  CHECK(other.exit_code == 1);
+  CHECK_THAT(other.out, Catch::Contains("FAILED_PRECONDITION"));
   CHECK(f.count("package") == 2);
   CHECK(f.count("package_event") == 2);
 }
