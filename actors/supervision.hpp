@@ -10,6 +10,7 @@
 #include "actors/restart_policy.hpp"
 
 #include <caf/all.hpp>
+#include <spdlog/spdlog.h>
 
 #include <optional>
 #include <string>
@@ -99,6 +100,25 @@ public:
     return !c.addr && c.generation == generation;
   }
 
+  // Monitors the new incarnation `handle` of child `index` and records it.
+  template <class Self>
+  void start(Self* self, size_t index, const caf::actor& handle) {
+    self->monitor(handle);
+    started(index, handle);
+  }
+
+  // The children running now: their names and handles, in table order (answers the
+  // supervisors' get_atom, for inspection and fault injection).
+  std::pair<std::vector<std::string>, std::vector<caf::actor>> running() const {
+    std::pair<std::vector<std::string>, std::vector<caf::actor>> out;
+    for (const auto& c : children_)
+      if (c.up()) {
+        out.first.push_back(c.name);
+        out.second.push_back(c.handle);
+      }
+    return out;
+  }
+
   // Sends every live child `reason` (the supervisor's own end takes its children along).
   void stop_all(caf::exit_reason reason = caf::exit_reason::user_shutdown) {
     for (auto& c : children_)
@@ -118,5 +138,16 @@ private:
   std::vector<child> children_;
   std::optional<restart_policy> intensity_;
 };
+
+// A child failed more often than the intensity limit allows: the supervisor ends with the
+// child's error, so the process exits non-zero and its orchestrator restarts it.
+template <class Self>
+void give_up(Self* self, const std::string& child, const caf::error& reason, int restart_max,
+             milliseconds restart_window) {
+  spdlog::critical("{} failed ({}); more than {} restarts within {} ms: giving up so the "
+                   "orchestrator restarts the process",
+                   child, self->system().render(reason), restart_max, restart_window.count());
+  self->quit(reason ? reason : caf::make_error(caf::sec::runtime_error));
+}
 
 } // namespace lpa

@@ -154,9 +154,7 @@ void rewire(sup_ptr self) {
 
 void start(sup_ptr self, size_t index) {
   auto& stages = self->state.stages;
-  auto child = spawn_stage(self, stages[index]);
-  self->monitor(child);
-  stages.started(index, child);
+  stages.start(self, index, spawn_stage(self, stages[index]));
 }
 
 void on_stage_down(sup_ptr self, size_t index, const caf::error& reason) {
@@ -170,12 +168,8 @@ void on_stage_down(sup_ptr self, size_t index, const caf::error& reason) {
   if (st.stopping)
     return;
   if (!delay) {
-    spdlog::critical("{} failed ({}); more than {} restarts within {} ms: giving up so the "
-                     "orchestrator restarts the process",
-                     stage.name, self->system().render(reason),
-                     st.plan.cfg.retranslator.restart_max,
-                     st.plan.cfg.retranslator.restart_window.count());
-    self->quit(reason ? reason : caf::make_error(caf::sec::runtime_error));
+    give_up(self, stage.name, reason, st.plan.cfg.retranslator.restart_max,
+            st.plan.cfg.retranslator.restart_window);
     return;
   }
   spdlog::warn("{} stopped ({}), restarting in {} ms", stage.name, self->system().render(reason),
@@ -274,14 +268,8 @@ retranslator_supervisor_actor::behavior_type retranslator_supervisor(sup_ptr sel
         return promise;
       },
       [=](caf::get_atom) -> caf::result<std::vector<std::string>, std::vector<caf::actor>> {
-        std::vector<std::string> names;
-        std::vector<caf::actor> running;
-        for (const auto& stage : self->state.stages)
-          if (stage.up()) {
-            names.push_back(stage.name);
-            running.push_back(stage.handle);
-          }
-        return {names, running};
+        auto [names, handles] = self->state.stages.running();
+        return {names, handles};
       },
   };
 }
