@@ -139,6 +139,30 @@ private:
   std::optional<restart_policy> intensity_;
 };
 
+// For a supervisor whose state holds its child_table as `stages` and a `stopping` flag: starts
+// every child (start(self, index)), hands the handles out (rewire(self)), and passes each child's
+// down message to on_down(self, index, reason).
+template <class Self, class Start, class Rewire, class OnDown>
+void start_children(Self* self, Start start, Rewire rewire, OnDown on_down) {
+  for (size_t i = 0; i < self->state.stages.size(); ++i)
+    start(self, i);
+  rewire(self);
+  self->set_down_handler([=](caf::down_msg& dm) {
+    if (auto index = self->state.stages.find(dm.source))
+      on_down(self, *index, dm.reason);
+  });
+}
+
+// The restart timer of a child fired: starts it again and hands the handles out, unless the
+// supervisor is stopping or the timer belongs to an older incarnation.
+template <class Self, class Start, class Rewire>
+void restart_child(Self* self, uint64_t index, uint64_t generation, Start start, Rewire rewire) {
+  if (self->state.stopping || !self->state.stages.restart_due(index, generation))
+    return;
+  start(self, index);
+  rewire(self);
+}
+
 // A child failed more often than the intensity limit allows: the supervisor ends with the
 // child's error, so the process exits non-zero and its orchestrator restarts it.
 template <class Self>

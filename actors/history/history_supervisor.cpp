@@ -117,19 +117,10 @@ history_supervisor_actor::behavior_type history_supervisor(sup_ptr self, history
   add("kafka-consumer", stage_kind::consumer);
   if (h.retention_days > 0)
     add("pruner", stage_kind::pruner);
-  for (size_t i = 0; i < st.stages.size(); ++i)
-    start(self, i);
-  rewire(self);
-  self->set_down_handler([=](caf::down_msg& dm) {
-    if (auto index = self->state.stages.find(dm.source))
-      on_stage_down(self, *index, dm.reason);
-  });
+  start_children(self, start, rewire, on_stage_down);
   return {
       [=](restage_atom, uint64_t index, uint64_t generation) {
-        if (self->state.stopping || !self->state.stages.restart_due(index, generation))
-          return;
-        start(self, index);
-        rewire(self);
+        restart_child(self, index, generation, start, rewire);
       },
       [=](drain_atom) -> bool {
         self->state.stopping = true;

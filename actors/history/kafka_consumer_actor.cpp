@@ -19,6 +19,10 @@ constexpr milliseconds idle_poll_period{5};
 constexpr auto lag_sample_period = std::chrono::seconds{1};
 constexpr auto error_log_interval = std::chrono::seconds{30};
 constexpr int seek_timeout_ms = 2000;
+// librdkafka 2.0 aborts when a cooperative-sticky consumer is destroyed before its first
+// assignment (confluentinc/librdkafka#4312, fixed in 2.3): a consumer stopped that early waits
+// this long for it first.
+constexpr auto first_assignment_wait = std::chrono::seconds{15};
 
 class kafka_callbacks;
 
@@ -31,6 +35,7 @@ struct consumer_state {
   offset_tracker offsets;
   std::vector<writer_actor> writers;
   bool paused = false;
+  bool assigned_once = false; // the group gave it an assignment (possibly empty)
   std::chrono::steady_clock::time_point next_lag_sample{};
   std::chrono::steady_clock::time_point next_error_log{};
   size_t errors_since_log = 0;
@@ -79,6 +84,7 @@ public:
     const bool cooperative = consumer->rebalance_protocol() == "COOPERATIVE";
     st_.metrics->rebalances.Increment();
     if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
+      st_.assigned_once = true;
       for (const auto* p : partitions)
         st_.offsets.assign(p->partition());
       if (cooperative)
@@ -127,6 +133,10 @@ private:
 consumer_state::~consumer_state() {
   if (!consumer)
     return;
+  // Records polled meanwhile are dropped: their offsets are not stored, so they are read again.
+  auto until = std::chrono::steady_clock::now() + first_assignment_wait;
+  while (!assigned_once && std::chrono::steady_clock::now() < until)
+    delete consumer->consume(100);
   // Commits the stored offsets and leaves the group, so the partitions move at once.
   consumer->close();
 }

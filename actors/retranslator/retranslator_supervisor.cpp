@@ -248,19 +248,10 @@ retranslator_supervisor_actor::behavior_type retranslator_supervisor(sup_ptr sel
     add("consumer-" + std::to_string(i), stage_kind::consumer);
   add("slot-keeper", stage_kind::slot_keeper);
   add("listener", stage_kind::listener);
-  for (size_t i = 0; i < st.stages.size(); ++i)
-    start(self, i);
-  rewire(self);
-  self->set_down_handler([=](caf::down_msg& dm) {
-    if (auto index = self->state.stages.find(dm.source))
-      on_stage_down(self, *index, dm.reason);
-  });
+  start_children(self, start, rewire, on_stage_down);
   return {
       [=](restage_atom, uint64_t index, uint64_t generation) {
-        if (self->state.stopping || !self->state.stages.restart_due(index, generation))
-          return;
-        start(self, index);
-        rewire(self);
+        restart_child(self, index, generation, start, rewire);
       },
       [=](drain_atom) -> caf::result<bool> {
         auto promise = self->make_response_promise<bool>();
