@@ -18,6 +18,8 @@ history_metrics::history_metrics(prometheus::Registry& r)
                          "its partitions")),
       rebalances(counter(r, "logistic_package_api_history_rebalances_total",
                          "Partition assignments and revocations")),
+      partitions_assigned(gauge(r, "logistic_package_api_history_partitions_assigned",
+                                "Partitions of the topic this consumer holds")),
       events_recorded(counter(r, "logistic_package_api_history_events_recorded_total",
                               "New history_event rows")),
       states_applied(counter(r, "logistic_package_api_history_events_applied_total",

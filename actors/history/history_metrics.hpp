@@ -20,6 +20,7 @@ struct history_metrics {
   prometheus::Counter& pauses;            // times it ran out of credit
   prometheus::Gauge& consumer_lag;        // records behind the partitions' high watermarks
   prometheus::Counter& rebalances;        // partitions assigned or revoked
+  prometheus::Gauge& partitions_assigned; // partitions this consumer holds
   prometheus::Counter& events_recorded;   // new history_event rows
   prometheus::Counter& states_applied;    // package_state moved forward (per transaction)
   prometheus::Counter& duplicates_batch;  // records collapsed before writing

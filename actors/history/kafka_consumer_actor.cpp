@@ -93,6 +93,7 @@ public:
         consumer->assign(partitions);
       if (st_.paused) // partitions join paused while the consumer is out of credit
         consumer->pause(partitions);
+      st_.metrics->partitions_assigned.Set(static_cast<double>(st_.offsets.partitions()));
       spdlog::info("kafka-consumer: assigned partitions [{}] of {}", names(partitions),
                    st_.settings.topic);
       return;
@@ -103,6 +104,7 @@ public:
     for (const auto* p : partitions)
       dropped += st_.offsets.revoke(p->partition());
     set_in_flight(st_);
+    st_.metrics->partitions_assigned.Set(static_cast<double>(st_.offsets.partitions()));
     if (cooperative)
       delete consumer->incremental_unassign(partitions);
     else

@@ -43,6 +43,7 @@ public:
 
   size_t in_flight() const { return in_flight_; }
   bool assigned(int32_t partition) const { return partitions_.count(partition) > 0; }
+  size_t partitions() const { return partitions_.size(); }
 
 private:
   struct partition_state {

@@ -62,6 +62,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(lpa_history, caf::first_custom_type_id + 200)
   CAF_ADD_ATOM(lpa_history, lpa::history, apply_atom, "apply")
   CAF_ADD_ATOM(lpa_history, lpa::history, committed_atom, "committed")
   CAF_ADD_ATOM(lpa_history, lpa::history, flush_atom, "flush")
+  CAF_ADD_ATOM(lpa_history, lpa::history, release_atom, "release")
   CAF_ADD_ATOM(lpa_history, lpa::history, kpoll_atom, "kpoll")
   CAF_ADD_ATOM(lpa_history, lpa::history, wire_atom, "wire")
   CAF_ADD_ATOM(lpa_history, lpa::history, rewind_atom, "rewind")
@@ -116,7 +117,8 @@ using commit_sink = caf::typed_actor<caf::reacts_to<committed_atom, std::vector<
 // Applies batches to the history database: dedup by event id, state by package_seq, gaps held
 // back up to history.gap_hold. Reports every committed record to the sink of the latest batch.
 using writer_actor = caf::typed_actor<caf::reacts_to<apply_atom, ingest_batch, commit_sink>,
-                                      caf::reacts_to<flush_atom>>; // its own timer
+                                      caf::reacts_to<flush_atom>,    // write what can be written
+                                      caf::reacts_to<release_atom>>; // its gap timer
 
 // Consumes omp-package-events and routes each record to the writer of its package.
 using consumer_actor

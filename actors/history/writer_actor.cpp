@@ -27,7 +27,7 @@ struct writer_state {
   bool flush_queued = false;
   uint32_t failures = 0;
   clock::time_point retry_at{};
-  std::optional<clock::time_point> release_timer; // due time of the gap timer pending
+  std::optional<clock::time_point> release_timer; // due time of the pending gap timer
   static inline const char* name = "writer";
 };
 
@@ -105,8 +105,6 @@ void flush(writer_ptr self) {
   auto& st = self->state;
   st.flush_queued = false;
   auto now = clock::now();
-  if (st.release_timer && now >= *st.release_timer)
-    st.release_timer.reset();
   if (now < st.retry_at)
     return; // a backoff runs; its timer flushes
   write_plan plan;
@@ -147,8 +145,8 @@ void flush(writer_ptr self) {
   } else if (auto due = st.events->next_release();
              due && (!st.release_timer || *due < *st.release_timer)) {
     st.release_timer = due;
-    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(*due - clock::now());
-    self->delayed_send(self, std::max(wait, std::chrono::milliseconds{1}), flush_atom_v);
+    auto wait = std::chrono::ceil<std::chrono::milliseconds>(*due - clock::now());
+    self->delayed_send(self, std::max(wait, std::chrono::milliseconds{1}), release_atom_v);
   }
 }
 
@@ -173,6 +171,11 @@ writer_actor::behavior_type writer(writer_ptr self, writer_settings settings, me
       },
       [=](flush_atom) {
         auto scope = probe->enter(self);
+        flush(self);
+      },
+      [=](release_atom) {
+        auto scope = probe->enter(self);
+        self->state.release_timer.reset(); // a timer that fired early is set again by flush
         flush(self);
       },
   };
