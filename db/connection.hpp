@@ -20,4 +20,8 @@ struct store_settings {
 // leaves the caller waiting for longer than a bounded time.
 std::unique_ptr<pqxx::connection> connect(const store_settings& settings);
 
+// Bounds the transaction's statements by a request's remaining time (and by statement_timeout).
+void limit_statements(pqxx::transaction_base& tx, std::chrono::milliseconds budget,
+                      std::chrono::milliseconds statement_timeout);
+
 } // namespace lpa::db

@@ -115,13 +115,6 @@ std::optional<uint64_t> first_id(const pqxx::result& res) {
   return res[0][0].as<uint64_t>();
 }
 
-// Bounds the transaction's statements by the request's remaining time.
-void limit_statements(pqxx::transaction_base& tx, std::chrono::milliseconds budget,
-                      std::chrono::milliseconds statement_timeout) {
-  auto ms = std::max<long long>(1, std::min(budget, statement_timeout).count());
-  tx.exec0("SET LOCAL statement_timeout = " + std::to_string(ms));
-}
-
 } // namespace
 
 package_store::package_store(const store_settings& settings,
