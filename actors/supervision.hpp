@@ -113,12 +113,15 @@ public:
       c.handle = nullptr;
   }
 
-  // The children running now, for inspection and fault injection.
-  std::vector<caf::actor> running() const {
-    std::vector<caf::actor> out;
+  // The children running now: their names and handles, in table order (answers the
+  // supervisors' get_atom, for inspection and fault injection).
+  std::pair<std::vector<std::string>, std::vector<caf::actor>> running() const {
+    std::pair<std::vector<std::string>, std::vector<caf::actor>> out;
     for (const auto& c : children_)
-      if (c.up())
-        out.push_back(c.handle);
+      if (c.up()) {
+        out.first.push_back(c.name);
+        out.second.push_back(c.handle);
+      }
     return out;
   }
 

@@ -206,7 +206,7 @@ repo_supervisor_actor::behavior_type repo_supervisor(sup_ptr self, repo_pool_set
                                    a, meta, query);
       },
       [=](ping_atom) -> caf::result<bool> { return self->state.health->db_answering.load(); },
-      [=](caf::get_atom) { return self->state.children.running(); },
+      [=](caf::get_atom) { return self->state.children.running().second; },
       [=](restart_atom, uint64_t index, uint64_t generation) {
         if (self->state.children.restart_due(index, generation))
           start(self, index);

@@ -129,7 +129,7 @@ supervisor_actor::behavior_type reader_supervisor(sup_ptr self, reader_pool_sett
       [=](event_at_atom a, const call_meta& meta, uint64_t package_id, int64_t at_us)
           -> caf::result<event_page> { return route(self, meta, a, meta, package_id, at_us); },
       [=](ping_atom) -> caf::result<bool> { return self->state.health->db_answering.load(); },
-      [=](caf::get_atom) { return self->state.children.running(); },
+      [=](caf::get_atom) { return self->state.children.running().second; },
       [=](restart_atom, uint64_t index, uint64_t generation) {
         if (self->state.children.restart_due(index, generation))
           start(self, index);
