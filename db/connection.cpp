@@ -55,10 +55,4 @@ std::unique_ptr<pqxx::connection> connect(const store_settings& settings) {
   return conn;
 }
 
-void limit_statements(pqxx::transaction_base& tx, std::chrono::milliseconds budget,
-                      std::chrono::milliseconds statement_timeout) {
-  auto ms = std::max<long long>(1, std::min(budget, statement_timeout).count());
-  tx.exec0("SET LOCAL statement_timeout = " + std::to_string(ms));
-}
-
 } // namespace lpa::db

@@ -74,8 +74,7 @@ std::vector<history_event_row> history_read_store::list_events(const history_pag
       || query.after_event_id > max_stored)
     return {};
   return reconnecting([&] {
-    pqxx::read_transaction tx{*conn_};
-    limit_statements(tx, budget, settings_.statement_timeout);
+    bounded_transaction tx{*conn_, pqxx::read_only, budget, settings_.statement_timeout};
     auto res = tx.exec_prepared("history_page", query.package_id, query.after_seq,
                                 query.after_event_id, query.limit);
     std::vector<history_event_row> out;
@@ -92,8 +91,7 @@ history_read_store::last_event_at(uint64_t package_id, int64_t at_us,
   if (package_id > max_stored)
     return std::nullopt;
   return reconnecting([&]() -> std::optional<history_event_row> {
-    pqxx::read_transaction tx{*conn_};
-    limit_statements(tx, budget, settings_.statement_timeout);
+    bounded_transaction tx{*conn_, pqxx::read_only, budget, settings_.statement_timeout};
     auto res = tx.exec_prepared("history_at", package_id, at_us);
     if (res.empty())
       return std::nullopt;
