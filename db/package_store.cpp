@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <utility>
 
 namespace lpa::db {
 
@@ -115,11 +116,81 @@ std::optional<uint64_t> first_id(const pqxx::result& res) {
   return res[0][0].as<uint64_t>();
 }
 
-// Bounds the transaction's statements by the request's remaining time.
-void limit_statements(pqxx::transaction_base& tx, std::chrono::milliseconds budget,
-                      std::chrono::milliseconds statement_timeout) {
-  auto ms = std::max<long long>(1, std::min(budget, statement_timeout).count());
-  tx.exec0("SET LOCAL statement_timeout = " + std::to_string(ms));
+// A transaction whose statements are bounded by the request's remaining time (at most the
+// session's statement timeout). Its BEGIN carries the SET LOCAL, so starting it is one round trip
+// instead of two: libpqxx sends BEGIN by itself as a transaction starts (and its own read-only
+// transactions send "BEGIN; SET TRANSACTION READ ONLY" in the same way).
+class bounded_transaction final : public pqxx::internal::basic_transaction {
+public:
+  bounded_transaction(pqxx::connection_base& conn, pqxx::readwrite_policy policy,
+                      std::chrono::milliseconds budget, std::chrono::milliseconds statement_timeout)
+      : namedclass{"bounded_transaction"},
+        basic_transaction{conn, pqxx::isolation_traits<pqxx::read_committed>::name(), policy},
+        begin_{
+            std::string{policy == pqxx::read_only ? "BEGIN READ ONLY" : "BEGIN"}
+            + "; SET LOCAL statement_timeout = "
+            + std::to_string(std::max<long long>(1, std::min(budget, statement_timeout).count()))} {
+    Begin();
+  }
+  ~bounded_transaction() noexcept override { End(); }
+
+private:
+  // As libpqxx's own BEGIN: up to 2 retries while nothing of the transaction was sent.
+  void do_begin() override { direct_exec(begin_.c_str(), 2); }
+
+  std::string begin_;
+};
+
+// Tells `observer` (when there is one) of one statement: its name, when it ran, and whether it
+// failed (it did unless done() was called).
+class statement_timer {
+public:
+  statement_timer(statement_observer* observer, const char* name, size_t write)
+      : observer_(observer), name_(name), write_(write),
+        start_(observer ? std::chrono::system_clock::now()
+                        : std::chrono::system_clock::time_point{}) {}
+  statement_timer(const statement_timer&) = delete;
+  statement_timer& operator=(const statement_timer&) = delete;
+  ~statement_timer() {
+    try {
+      report(true);
+    } catch (const std::exception&) { // tracing must never turn a failure into another one
+    }
+  }
+
+  void done() { report(false); }
+
+private:
+  void report(bool failed) {
+    if (!observer_)
+      return;
+    auto observer = std::exchange(observer_, nullptr);
+    observer->statement({name_, write_, start_, std::chrono::system_clock::now(), failed});
+  }
+
+  statement_observer* observer_;
+  const char* name_;
+  size_t write_;
+  std::chrono::system_clock::time_point start_;
+};
+
+// Runs the prepared statement `name` in `tx`, as a statement of write `index`.
+template <class... Args>
+pqxx::result run_prepared(pqxx::transaction_base& tx, statement_observer* observer, size_t index,
+                          const char* name, const Args&... args) {
+  statement_timer timer{observer, name, index};
+  auto res = tx.exec_prepared(name, args...);
+  timer.done();
+  return res;
+}
+
+// Starts a bounded transaction in `tx`, as the statement BEGIN.
+void begin(std::optional<bounded_transaction>& tx, pqxx::connection_base& conn,
+           pqxx::readwrite_policy policy, std::chrono::milliseconds budget,
+           std::chrono::milliseconds statement_timeout, statement_observer* observer) {
+  statement_timer timer{observer, "BEGIN", statement_event::no_write};
+  tx.emplace(conn, policy, budget, statement_timeout);
+  timer.done();
 }
 
 } // namespace
@@ -215,7 +286,8 @@ write_status failure_status(const std::exception& e) {
 
 } // namespace
 
-std::vector<write_outcome> package_store::write(const std::vector<pending_write>& writes) {
+std::vector<write_outcome> package_store::write(const std::vector<pending_write>& writes,
+                                                statement_observer* observer) {
   std::vector<write_outcome> out(writes.size());
   write_indexes active(writes.size());
   for (size_t i = 0; i < active.size(); ++i)
@@ -231,15 +303,18 @@ std::vector<write_outcome> package_store::write(const std::vector<pending_write>
     size_t running = active.front();
     bool committing = false;
     try {
-      pqxx::work tx{*conn_};
-      limit_statements(tx, batch_budget(writes, active), settings_.statement_timeout);
+      std::optional<bounded_transaction> tx;
+      begin(tx, *conn_, pqxx::read_write, batch_budget(writes, active), settings_.statement_timeout,
+            observer);
       for (auto i : active) {
         running = i;
         not_sent = false;
-        out[i] = apply(tx, writes[i].cmd);
+        out[i] = apply(*tx, writes[i].cmd, i, observer);
       }
       committing = true;
-      tx.commit();
+      statement_timer commit{observer, "COMMIT", statement_event::no_write};
+      tx->commit();
+      commit.done();
       return out;
     } catch (const std::exception& e) {
       if (committing) // whether the COMMIT happened is unknown
@@ -267,21 +342,22 @@ std::vector<write_outcome> package_store::write(const std::vector<pending_write>
   }
 }
 
-write_outcome package_store::apply(pqxx::work& tx, const write_command& cmd) {
+write_outcome package_store::apply(pqxx::transaction_base& tx, const write_command& cmd,
+                                   size_t index, statement_observer* observer) {
   pqxx::result res;
   switch (cmd.kind) {
   case write_kind::create:
-    return create_once(tx, cmd);
+    return create_once(tx, cmd, index, observer);
   case write_kind::update:
     if (!storable(cmd.package_id))
       return {write_status::not_found, 0};
-    res = tx.exec_prepared("update", cmd.package_id, cmd.title, cmd.material, cmd.max_volume,
-                           cmd.set_reusable, cmd.reusable, cmd.traceparent);
+    res = run_prepared(tx, observer, index, "update", cmd.package_id, cmd.title, cmd.material,
+                       cmd.max_volume, cmd.set_reusable, cmd.reusable, cmd.traceparent);
     break;
   case write_kind::remove:
     if (!storable(cmd.package_id))
       return {write_status::not_found, 0};
-    res = tx.exec_prepared("remove", cmd.package_id, cmd.traceparent);
+    res = run_prepared(tx, observer, index, "remove", cmd.package_id, cmd.traceparent);
     break;
   }
   if (auto id = first_id(res))
@@ -289,19 +365,21 @@ write_outcome package_store::apply(pqxx::work& tx, const write_command& cmd) {
   return {write_status::not_found, 0};
 }
 
-write_outcome package_store::create_once(pqxx::work& tx, const write_command& cmd) {
+write_outcome package_store::create_once(pqxx::transaction_base& tx, const write_command& cmd,
+                                         size_t index, statement_observer* observer) {
   if (cmd.idempotency_key.empty()) {
-    auto res = tx.exec_prepared("create", cmd.title, cmd.material, cmd.max_volume, cmd.reusable,
-                                cmd.traceparent);
+    auto res = run_prepared(tx, observer, index, "create", cmd.title, cmd.material, cmd.max_volume,
+                            cmd.reusable, cmd.traceparent);
     return {write_status::committed, res[0][0].as<uint64_t>()};
   }
-  auto res = tx.exec_prepared("create_keyed", cmd.title, cmd.material, cmd.max_volume, cmd.reusable,
-                              cmd.traceparent, cmd.idempotency_key, key_retention_);
+  auto res
+      = run_prepared(tx, observer, index, "create_keyed", cmd.title, cmd.material, cmd.max_volume,
+                     cmd.reusable, cmd.traceparent, cmd.idempotency_key, key_retention_);
   if (!res.empty())
     return {write_status::committed, res[0][0].as<uint64_t>()};
   // The key was taken (and its transaction committed: the insert waited for it).
-  auto seen = tx.exec_prepared("key_lookup", cmd.idempotency_key, cmd.title, cmd.material,
-                               cmd.max_volume, cmd.reusable);
+  auto seen = run_prepared(tx, observer, index, "key_lookup", cmd.idempotency_key, cmd.title,
+                           cmd.material, cmd.max_volume, cmd.reusable);
   if (seen.empty()) // deleted by expiry between the two statements
     return {write_status::conflict, 0};
   auto status = seen[0][1].as<bool>() ? write_status::replayed : write_status::key_reused;
@@ -318,14 +396,15 @@ size_t package_store::expire_keys(size_t limit) {
   });
 }
 
-std::optional<package_row> package_store::describe(uint64_t id, std::chrono::milliseconds budget) {
+std::optional<package_row> package_store::describe(uint64_t id, std::chrono::milliseconds budget,
+                                                   statement_observer* observer) {
   if (!storable(id))
     return std::nullopt;
   const bool always = true; // a read can always run again
   return retried_on_fresh_connection(always, [&]() -> std::optional<package_row> {
-    pqxx::read_transaction tx{*conn_};
-    limit_statements(tx, budget, settings_.statement_timeout);
-    auto res = tx.exec_prepared("describe", id);
+    std::optional<bounded_transaction> tx;
+    begin(tx, *conn_, pqxx::read_only, budget, settings_.statement_timeout, observer);
+    auto res = run_prepared(*tx, observer, statement_event::no_write, "describe", id);
     if (res.empty())
       return std::nullopt;
     return to_package(res[0]);
@@ -333,15 +412,18 @@ std::optional<package_row> package_store::describe(uint64_t id, std::chrono::mil
 }
 
 std::vector<package_row> package_store::list(const list_query& query,
-                                             std::chrono::milliseconds budget) {
+                                             std::chrono::milliseconds budget,
+                                             statement_observer* observer) {
   if (!storable(query.cursor) || !storable(query.offset))
     return {};
   const bool always = true; // a read can always run again
   return retried_on_fresh_connection(always, [&] {
-    pqxx::read_transaction tx{*conn_};
-    limit_statements(tx, budget, settings_.statement_timeout);
-    auto res = query.offset > 0 ? tx.exec_prepared("list_offset", query.offset, query.limit)
-                                : tx.exec_prepared("list_after", query.cursor, query.limit);
+    std::optional<bounded_transaction> tx;
+    begin(tx, *conn_, pqxx::read_only, budget, settings_.statement_timeout, observer);
+    const auto no_write = statement_event::no_write;
+    auto res = query.offset > 0
+                   ? run_prepared(*tx, observer, no_write, "list_offset", query.offset, query.limit)
+                   : run_prepared(*tx, observer, no_write, "list_after", query.cursor, query.limit);
     std::vector<package_row> out;
     out.reserve(res.size());
     for (const auto& r : res)

@@ -73,6 +73,25 @@ struct write_outcome {
   uint64_t id = 0;
 };
 
+// One statement a store call sent, as the RepoActor traces it: its name (the prepared statement's,
+// or BEGIN and COMMIT of the transaction), never its parameters.
+struct statement_event {
+  static constexpr size_t no_write = static_cast<size_t>(-1);
+  const char* name;
+  size_t write; // the index of the write it ran for in write(); no_write for the others
+  std::chrono::system_clock::time_point start;
+  std::chrono::system_clock::time_point end;
+  bool failed;
+};
+
+// Told of each statement as it completes. Store calls take a null observer when nobody listens,
+// and then read no clock.
+class statement_observer {
+public:
+  virtual ~statement_observer() = default;
+  virtual void statement(const statement_event& event) = 0;
+};
+
 struct list_query {
   uint64_t offset = 0; // legacy paging; 0 when the cursor is used
   uint64_t cursor = 0; // keyset: packages with ID > cursor
@@ -94,13 +113,16 @@ public:
   // fails fails alone: the transaction is rolled back and runs again without it. The result has
   // one outcome per write, valid once this returns (after the COMMIT). Throws when the
   // connection is lost or the COMMIT fails: then the outcome of every write is unknown.
-  std::vector<write_outcome> write(const std::vector<pending_write>& writes);
+  std::vector<write_outcome> write(const std::vector<pending_write>& writes,
+                                   statement_observer* observer = nullptr);
 
   // Deletes up to `limit` idempotency keys older than the retention; returns how many.
   size_t expire_keys(size_t limit);
 
-  std::optional<package_row> describe(uint64_t id, std::chrono::milliseconds budget);
-  std::vector<package_row> list(const list_query& query, std::chrono::milliseconds budget);
+  std::optional<package_row> describe(uint64_t id, std::chrono::milliseconds budget,
+                                      statement_observer* observer = nullptr);
+  std::vector<package_row> list(const list_query& query, std::chrono::milliseconds budget,
+                                statement_observer* observer = nullptr);
 
   // Round trip to the server; throws when it does not answer.
   void ping();
@@ -111,8 +133,10 @@ private:
   // Connects and prepares the statements.
   void open();
   // Runs `cmd` inside `tx`; the outcome is final only once `tx` commits.
-  write_outcome apply(pqxx::work& tx, const write_command& cmd);
-  write_outcome create_once(pqxx::work& tx, const write_command& cmd);
+  write_outcome apply(pqxx::transaction_base& tx, const write_command& cmd, size_t index,
+                      statement_observer* observer);
+  write_outcome create_once(pqxx::transaction_base& tx, const write_command& cmd, size_t index,
+                            statement_observer* observer);
   // Runs `op`; when the connection turns out to be broken (PostgreSQL restarted while this one
   // was idle) and `may_retry` still holds, runs it once more on a fresh connection.
   template <class F>

@@ -151,6 +151,7 @@ package_service::call package_service::begin(grpc::CallbackServerContext* ctx, c
   c.span->set_attribute("request.id", c.meta.request_id);
   c.traceparent = c.span->traceparent();
   c.meta.trace_id = c.span->trace_id_hex();
+  c.meta.rpc_span = c.span->context();
   ctx->AddInitialMetadata("x-request-id", c.meta.request_id);
   log::for_request(c.meta.debug)
       .debug("{} started (request {}, trace {}, peer {})", method, c.meta.request_id,

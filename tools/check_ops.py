@@ -22,7 +22,8 @@ PREFIX = "logistic_package_api_"
 EMITTED = {
     "actor_mailbox_depth", "actor_messages_processed_total", "actor_processing_seconds_total",
     "actor_restarts_total", "cud_event_total", "grpc_request_duration_seconds",
-    "grpc_requests_total", "not_found_total", "retranslator_batch_size",
+    "grpc_requests_total", "not_found_total", "repo_group_size", "repo_queue_wait_seconds",
+    "retranslator_batch_size",
     "retranslator_commit_to_ack_seconds", "retranslator_db_errors_total",
     "retranslator_events_failed_total", "retranslator_events_processing",
     "retranslator_events_released_total", "retranslator_events_retried_total",
@@ -32,7 +33,8 @@ EMITTED = {
     "retranslator_slot_takeovers_total", "retranslator_slots_owned",
     "tracing_spans_dropped_total", "tracing_spans_exported_total", "tracing_spans_failed_total",
 }
-HISTOGRAMS = {"grpc_request_duration_seconds", "retranslator_batch_size",
+HISTOGRAMS = {"grpc_request_duration_seconds", "repo_group_size", "repo_queue_wait_seconds",
+              "retranslator_batch_size",
               "retranslator_commit_to_ack_seconds", "retranslator_send_latency_seconds"}
 BUILTIN = {"up"}  # Prometheus's own series
 

@@ -3,6 +3,7 @@
 // The API server's whole actor protocol: what the gRPC gateway asks the repository supervisor,
 // what the supervisor forwards to its RepoActors, and the errors that come back.
 
+#include "actors/tracing/trace_context.hpp"
 #include "db/package_store.hpp"
 
 #include <caf/all.hpp>
@@ -14,12 +15,15 @@
 namespace lpa {
 
 // Travels with every request so each actor can log it under the caller's request id, at debug
-// level when the client asked for it, and stop waiting when the client's deadline passes.
+// level when the client asked for it, stop waiting when the client's deadline passes, and trace
+// its work as children of the rpc's span.
 struct request_meta {
   std::string request_id;
   bool debug = false;
   int64_t deadline_unix_ms = 0;
-  std::string trace_id; // of the rpc's span, in hex
+  std::string trace_id;           // of the rpc's span, in hex
+  tracing::span_context rpc_span; // all zero for the RepoActors' own work (no spans)
+  int64_t enqueued_unix_ns = 0;   // when the supervisor handed it to a RepoActor
 };
 
 using package_page = std::vector<db::package_row>;
@@ -42,12 +46,21 @@ CAF_BEGIN_TYPE_ID_BLOCK(lpa_repo, caf::first_custom_type_id)
   CAF_ADD_ATOM(lpa_repo, lpa, expire_atom, "expire")
 CAF_END_TYPE_ID_BLOCK(lpa_repo)
 
+namespace lpa::tracing {
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, span_context& x) {
+  return f(caf::meta::type_name("span_context"), x.trace, x.span, x.flags);
+}
+
+} // namespace lpa::tracing
+
 namespace lpa {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, request_meta& x) {
   return f(caf::meta::type_name("request_meta"), x.request_id, x.debug, x.deadline_unix_ms,
-           x.trace_id);
+           x.trace_id, x.rpc_span, x.enqueued_unix_ns);
 }
 
 enum class repo_errc : uint8_t {

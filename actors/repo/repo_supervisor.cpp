@@ -79,11 +79,11 @@ pool_kind reader_kind(const repo_supervisor_state& st) {
   return {writers(st), st.children.size() - writers(st), st.settings.read_queue};
 }
 
-// Forwards a request to the RepoActor in `index` of `kind` and answers the caller from its
-// reply, awaited until `grace` past the request's deadline.
-template <class T, class... Ts>
-caf::result<T> route(sup_ptr self, pool_kind kind, size_t index, milliseconds grace,
-                     const request_meta& meta, Ts... xs) {
+// Forwards a request to the RepoActor in `index` of `kind`, stamped with the moment it does, and
+// answers the caller from its reply, awaited until `grace` past the request's deadline.
+template <class T, class Atom, class Arg>
+caf::result<T> route(sup_ptr self, pool_kind kind, size_t index, milliseconds grace, Atom atom,
+                     request_meta meta, Arg arg) {
   auto scope = self->state.probe->enter(self);
   auto& child = self->state.children[index];
   if (!child.up())
@@ -101,8 +101,11 @@ caf::result<T> route(sup_ptr self, pool_kind kind, size_t index, milliseconds gr
     if (c.generation == generation)
       --c.extra.in_flight;
   };
-  self->request(caf::actor_cast<repo_actor>(child.handle), milliseconds{remaining} + grace,
-                std::move(xs)...)
+  meta.enqueued_unix_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
+  self->request(caf::actor_cast<repo_actor>(child.handle), milliseconds{remaining} + grace, atom,
+                std::move(meta), std::move(arg))
       .then(
           [=](T& value) mutable {
             answered();
@@ -210,18 +213,18 @@ repo_supervisor_actor::behavior_type repo_supervisor(sup_ptr self, repo_pool_set
           const db::write_command& cmd) -> caf::result<uint64_t> {
         auto& st = self->state;
         return route<uint64_t>(self, writer_kind(st), pick_writer(self, cmd),
-                               st.settings.write_answer_grace(), meta, a, meta, cmd);
+                               st.settings.write_answer_grace(), a, meta, cmd);
       },
       [=](describe_atom a, const request_meta& meta, uint64_t id) -> caf::result<db::package_row> {
         auto& st = self->state;
-        return route<db::package_row>(self, reader_kind(st), pick_reader(self), milliseconds{0},
-                                      meta, a, meta, id);
+        return route<db::package_row>(self, reader_kind(st), pick_reader(self), milliseconds{0}, a,
+                                      meta, id);
       },
       [=](list_atom a, const request_meta& meta,
           const db::list_query& query) -> caf::result<package_page> {
         auto& st = self->state;
-        return route<package_page>(self, reader_kind(st), pick_reader(self), milliseconds{0}, meta,
-                                   a, meta, query);
+        return route<package_page>(self, reader_kind(st), pick_reader(self), milliseconds{0}, a,
+                                   meta, query);
       },
       [=](ping_atom) -> caf::result<bool> { return self->state.health->db_answering.load(); },
       [=](caf::get_atom) {

@@ -45,11 +45,11 @@ void span::set_status(status_code code, std::string message) {
   data_.status_message = std::move(message);
 }
 
-void span::end() {
+void span::end(std::chrono::system_clock::time_point at) {
   if (ended_)
     return;
   ended_ = true;
-  data_.end = std::chrono::system_clock::now();
+  data_.end = at;
   if (exporter_ && data_.context.sampled())
     exporter_->enqueue(std::move(data_));
   exporter_.reset(); // an ended span does not keep the exporter alive
@@ -57,12 +57,12 @@ void span::end() {
 
 tracer::tracer(std::shared_ptr<otlp_exporter> exporter) : exporter_(std::move(exporter)) {}
 
-span tracer::start_span(std::string name, span_kind kind,
-                        const std::optional<span_context>& parent) const {
+span tracer::start_span(std::string name, span_kind kind, const std::optional<span_context>& parent,
+                        std::chrono::system_clock::time_point start) const {
   span_data data;
   data.name = std::move(name);
   data.kind = kind;
-  data.start = std::chrono::system_clock::now();
+  data.start = start;
   data.context.span = new_span_id();
   if (parent) {
     data.context.trace = parent->trace;

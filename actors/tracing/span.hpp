@@ -56,7 +56,8 @@ public:
   void add_link(const span_context& linked);
   size_t link_count() const { return data_.links.size(); }
   void set_status(status_code code, std::string message = {});
-  void end();
+  // Ends the span at `at` (now, unless it ended earlier than it is reported).
+  void end(std::chrono::system_clock::time_point at = std::chrono::system_clock::now());
 
 private:
   span_data data_;
@@ -70,9 +71,12 @@ class tracer {
 public:
   explicit tracer(std::shared_ptr<otlp_exporter> exporter = nullptr);
 
-  // A span of a new trace, or a child of `parent` (same trace and flags).
+  // A span of a new trace, or a child of `parent` (same trace and flags), starting at `start`
+  // (now, unless it began before it could be created, e.g. in a queue).
   span start_span(std::string name, span_kind kind,
-                  const std::optional<span_context>& parent = std::nullopt) const;
+                  const std::optional<span_context>& parent = std::nullopt,
+                  std::chrono::system_clock::time_point start
+                  = std::chrono::system_clock::now()) const;
 
   bool exporting() const { return exporter_ != nullptr; }
 

@@ -18,6 +18,8 @@ struct span_context {
   uint8_t flags = 0x01;
 
   bool sampled() const { return (flags & 0x01) != 0; }
+  // A span's context, not the all-zero default.
+  bool valid() const { return trace != trace_id{}; }
 };
 
 // Lowercase hex of the bytes, as OTLP/JSON and W3C traceparent spell ids.

@@ -397,6 +397,11 @@ TEST_CASE("Status, metrics, health and request ids answer as documented", "[api]
               "logistic_package_api_actor_processing_seconds_total{actor=\"repo-reader-2\"}")
           && Catch::Contains(
               "logistic_package_api_actor_restarts_total{actor=\"repo-writer-2\"} 0"));
+  // The writers' own measures: one transaction of one write, and its wait for the writer.
+  CHECK_THAT(metrics,
+             Catch::Contains("logistic_package_api_repo_group_size_count 1")
+                 && Catch::Contains(
+                     "logistic_package_api_repo_queue_wait_seconds_count{kind=\"write\"} 1"));
 
   // grpc.health.v1.Health/Check with an empty request: status SERVING (field 1 = 1).
   grpc::GenericStub generic{f.channel};
@@ -455,14 +460,6 @@ const std::string client_traceparent = "00-" + client_trace + "-" + client_span 
 const std::string create_method
     = "hablof.logistic_package_api.v1.LogisticPackageApiService/CreatePackageV1";
 
-// The value of a span's attribute as OTLP/JSON spells it ({"stringValue": ...} and so on).
-nlohmann::json attribute(const nlohmann::json& span, const std::string& key) {
-  for (const auto& a : span["attributes"])
-    if (a["key"] == key)
-      return a["value"];
-  return nullptr;
-}
-
 uint64_t create_traced(api_fixture& f, const std::map<std::string, std::string>& metadata) {
   v1::CreatePackageV1Request req;
   req.set_title("traced");
@@ -481,10 +478,7 @@ TEST_CASE("A create with a traceparent is an rpc span of that trace whose tracep
           "row stores",
           "[api][tracing]") {
   otlp_receiver receiver;
-  api_fixture f{[&](lpa::settings& cfg) {
-    cfg.tracing.otlp_endpoint = receiver.endpoint();
-    cfg.tracing.batch_size = 1;
-  }};
+  api_fixture f{[&](lpa::settings& cfg) { export_spans_to(cfg, receiver.endpoint()); }};
   auto id = create_traced(f, {{"traceparent", client_traceparent}, {"x-request-id", "traced-1"}});
 
   auto span = receiver.await_span([](const auto& s) { return s["name"] == create_method; });
@@ -494,10 +488,10 @@ TEST_CASE("A create with a traceparent is an rpc span of that trace whose tracep
   CHECK(span["traceId"] == client_trace);
   CHECK(span["parentSpanId"] == client_span);
   CHECK(span["spanId"] != client_span);
-  CHECK(attribute(span, "rpc.method")["stringValue"] == "CreatePackageV1");
-  CHECK(attribute(span, "rpc.grpc.status_code")["intValue"] == "0");
-  CHECK(attribute(span, "package.id")["intValue"] == std::to_string(id));
-  CHECK(attribute(span, "request.id")["stringValue"] == "traced-1");
+  CHECK(span_attribute(span, "rpc.method")["stringValue"] == "CreatePackageV1");
+  CHECK(span_attribute(span, "rpc.grpc.status_code")["intValue"] == "0");
+  CHECK(span_attribute(span, "package.id")["intValue"] == std::to_string(id));
+  CHECK(span_attribute(span, "request.id")["stringValue"] == "traced-1");
   CHECK(span["status"]["code"] == 0);
 
   CHECK(
@@ -508,10 +502,7 @@ TEST_CASE("A create with a traceparent is an rpc span of that trace whose tracep
 TEST_CASE("A call without a traceparent starts a trace, and a NOT_FOUND names the package",
           "[api][tracing]") {
   otlp_receiver receiver;
-  api_fixture f{[&](lpa::settings& cfg) {
-    cfg.tracing.otlp_endpoint = receiver.endpoint();
-    cfg.tracing.batch_size = 1;
-  }};
+  api_fixture f{[&](lpa::settings& cfg) { export_spans_to(cfg, receiver.endpoint()); }};
   auto id = create_traced(f, {});
   auto created = receiver.await_span([](const auto& s) { return s["name"] == create_method; });
   REQUIRE(created != nullptr);
@@ -529,8 +520,8 @@ TEST_CASE("A call without a traceparent starts a trace, and a NOT_FOUND names th
     return s["name"].template get<std::string>().find("Remove") != std::string::npos;
   });
   REQUIRE(removed != nullptr);
-  CHECK(attribute(removed, "rpc.grpc.status_code")["intValue"] == "5");
-  CHECK(attribute(removed, "package.id")["intValue"] == std::to_string(id + 1000));
+  CHECK(span_attribute(removed, "rpc.grpc.status_code")["intValue"] == "5");
+  CHECK(span_attribute(removed, "package.id")["intValue"] == std::to_string(id + 1000));
   CHECK(removed["status"]["code"] == 0); // NOT_FOUND is the client's error, not the server's
 }
 

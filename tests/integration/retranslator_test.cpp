@@ -105,17 +105,13 @@ TEST_CASE("Events reach a topic that did not exist when the retranslator started
   CHECK(events.size() == 20);
 }
 
-TEST_CASE("A traced request continues through Kafka: the header carries the rpc span, the batch "
-          "span links to it",
+TEST_CASE("A traced request continues through Kafka: the header carries the rpc span (whose trace "
+          "holds the SQL that wrote the event), the batch span links to it",
           "[retranslator][e2e][tracing]") {
   otlp_receiver receiver;
   pipeline_fixture p;
-  p.cfg.tracing.otlp_endpoint = receiver.endpoint();
-  p.cfg.tracing.batch_size = 1;
-  api_fixture api{[&](lpa::settings& cfg) {
-    cfg.tracing.otlp_endpoint = receiver.endpoint();
-    cfg.tracing.batch_size = 1;
-  }};
+  export_spans_to(p.cfg, receiver.endpoint());
+  api_fixture api{[&](lpa::settings& cfg) { export_spans_to(cfg, receiver.endpoint()); }};
   auto relay = p.start_retranslator();
   const std::string trace = "4bf92f3577b34da6a3ce929d0e0e4736";
   v1::CreatePackageV1Request req;
@@ -133,6 +129,14 @@ TEST_CASE("A traced request continues through Kafka: the header carries the rpc 
   REQUIRE(rpc != nullptr);
   CHECK(rpc["traceId"] == trace);
   CHECK(events[0].traceparent == "00-" + trace + "-" + rpc["spanId"].get<std::string>() + "-01");
+  // The statement that wrote the event is in the same trace, under the rpc's RepoActor call.
+  auto call = receiver.await_span([&](const nlohmann::json& s) {
+    return s["name"] == "repo.write" && s.value("parentSpanId", "") == rpc["spanId"];
+  });
+  REQUIRE(call != nullptr);
+  CHECK(receiver.await_span([&](const nlohmann::json& s) {
+    return s["name"] == "SQL create" && s.value("parentSpanId", "") == call["spanId"];
+  }) != nullptr);
 
   auto batch
       = receiver.await_span([](const auto& s) { return s["name"] == "send package events"; });

@@ -2,6 +2,7 @@
 // commit, idempotency keys, honest deadlines and load shedding.
 #include "tests/support/api_fixture.hpp"
 #include "tests/support/child_process.hpp"
+#include "tests/support/otlp_receiver.hpp"
 
 #include "google/rpc/error_details.pb.h"
 
@@ -168,6 +169,59 @@ create_result retry_until_ok(api_fixture& f, const std::string& title, const std
 
 void one_writer(lpa::settings& cfg) {
   cfg.db.writers = 1;
+}
+
+// Every span of `trace` once those named `names` have arrived (fails the test otherwise).
+std::vector<nlohmann::json> trace_spans(otlp_receiver& receiver, const std::string& trace,
+                                        const std::vector<std::string>& names) {
+  for (const auto& name : names) {
+    INFO("span " << name << " of trace " << trace);
+    REQUIRE(receiver.await_span([&](const nlohmann::json& s) {
+      return s["traceId"] == trace && s["name"] == name;
+    }) != nullptr);
+  }
+  std::vector<nlohmann::json> out;
+  for (auto& s : receiver.spans())
+    if (s["traceId"] == trace)
+      out.push_back(s);
+  return out;
+}
+
+// The one span named `name` among `spans`.
+nlohmann::json named(const std::vector<nlohmann::json>& spans, const std::string& name) {
+  INFO("span " << name);
+  REQUIRE(std::count_if(spans.begin(), spans.end(),
+                        [&](const nlohmann::json& s) { return s["name"] == name; })
+          == 1);
+  return *std::find_if(spans.begin(), spans.end(),
+                       [&](const nlohmann::json& s) { return s["name"] == name; });
+}
+
+uint64_t unix_nanos(const nlohmann::json& span, const char* key) {
+  return std::stoull(span[key].get<std::string>());
+}
+
+// `child` is a child of `parent` and lies within its time.
+void check_child(const nlohmann::json& child, const nlohmann::json& parent) {
+  INFO(child["name"] << " under " << parent["name"]);
+  CHECK(child["traceId"] == parent["traceId"]);
+  CHECK(child.value("parentSpanId", "") == parent["spanId"]);
+  CHECK(unix_nanos(child, "startTimeUnixNano") >= unix_nanos(parent, "startTimeUnixNano"));
+  CHECK(unix_nanos(child, "endTimeUnixNano") <= unix_nanos(parent, "endTimeUnixNano"));
+}
+
+// A statement's span names its statement and says nothing of its parameters.
+void check_statement(const nlohmann::json& span, const std::string& statement) {
+  INFO(span.dump());
+  CHECK(span["kind"] == 3); // CLIENT
+  CHECK(span_attribute(span, "db.system")["stringValue"] == "postgresql");
+  CHECK(span_attribute(span, "db.operation.name")["stringValue"] == statement);
+  CHECK(span["attributes"].size() == 2);
+}
+
+// A span's trace and id, as a link names them.
+std::string link_key(const nlohmann::json& span) {
+  return span["traceId"].get<std::string>() + "/" + span["spanId"].get<std::string>();
 }
 
 } // namespace
@@ -391,4 +445,148 @@ TEST_CASE("lpa-cli create sends an idempotency key: its own by default, or the o
   CHECK_THAT(other.out, Catch::Contains("FAILED_PRECONDITION"));
   CHECK(f.count("package") == 2);
   CHECK(f.count("package_event") == 2);
+}
+
+TEST_CASE(
+    "A traced Create, Describe and Update are span trees: rpc, RepoActor call, SQL statements",
+    "[api][tracing]") {
+  otlp_receiver receiver;
+  api_fixture f{[&](lpa::settings& cfg) { export_spans_to(cfg, receiver.endpoint()); }};
+  auto traced = [](const std::string& trace) {
+    return std::map<std::string, std::string>{
+        {"traceparent", "00-" + trace + "-00f067aa0ba902b7-01"}};
+  };
+  const std::string create_trace(32, '1'), describe_trace(32, '2'), update_trace(32, '3');
+  auto req = create_request("secret-title");
+  req.set_material("secret-material");
+  v1::CreatePackageV1Response created;
+  REQUIRE(f.call(&Stub::CreatePackageV1, req, &created, 5s, traced(create_trace)).ok());
+  v1::DescribePackageV1Request d;
+  d.set_packageid(created.id());
+  v1::DescribePackageV1Response described;
+  REQUIRE(f.call(&Stub::DescribePackageV1, d, &described, 5s, traced(describe_trace)).ok());
+  v1::UpdatePackageV1Request u;
+  u.set_packageid(created.id());
+  u.set_title("secret-update");
+  v1::UpdatePackageV1Response updated;
+  REQUIRE(f.call(&Stub::UpdatePackageV1, u, &updated, 5s, traced(update_trace)).ok());
+
+  const std::string rpc = "hablof.logistic_package_api.v1.LogisticPackageApiService/";
+  // A write: its call at the writer, its statement under it; the transaction (alone in its
+  // group) with BEGIN (which sets the statement timeout) and COMMIT.
+  for (const auto& [trace, method, statement] :
+       {std::tuple{create_trace, "CreatePackageV1", "create"},
+        std::tuple{update_trace, "UpdatePackageV1", "update"}}) {
+    INFO(method);
+    auto spans = trace_spans(receiver, trace,
+                             {rpc + method, "repo.write", "repo.transaction", "SQL BEGIN",
+                              std::string{"SQL "} + statement, "SQL COMMIT"});
+    CHECK(spans.size() == 6);
+    auto call = named(spans, "repo.write");
+    auto tx = named(spans, "repo.transaction");
+    check_child(call, named(spans, rpc + method));
+    CHECK(call["kind"] == 1);
+    CHECK_THAT(span_attribute(call, "repo.actor")["stringValue"].get<std::string>(),
+               Catch::StartsWith("repo-writer-"));
+    check_child(named(spans, std::string{"SQL "} + statement), call);
+    check_statement(named(spans, std::string{"SQL "} + statement), statement);
+    check_child(tx, call);
+    CHECK(span_attribute(tx, "repo.group_size")["intValue"] == "1");
+    CHECK_FALSE(tx.contains("links"));
+    for (const char* own : {"BEGIN", "COMMIT"}) {
+      check_child(named(spans, std::string{"SQL "} + own), tx);
+      check_statement(named(spans, std::string{"SQL "} + own), own);
+    }
+  }
+  // A read: its call at a reader, BEGIN and its statement under it.
+  auto spans
+      = trace_spans(receiver, describe_trace,
+                    {rpc + "DescribePackageV1", "repo.describe", "SQL BEGIN", "SQL describe"});
+  CHECK(spans.size() == 4);
+  auto call = named(spans, "repo.describe");
+  check_child(call, named(spans, rpc + "DescribePackageV1"));
+  CHECK_THAT(span_attribute(call, "repo.actor")["stringValue"].get<std::string>(),
+             Catch::StartsWith("repo-reader-"));
+  for (const char* statement : {"BEGIN", "describe"}) {
+    check_child(named(spans, std::string{"SQL "} + statement), call);
+    check_statement(named(spans, std::string{"SQL "} + statement), statement);
+  }
+  // No parameter value anywhere in what was exported.
+  for (const auto& s : receiver.spans())
+    CHECK(s.dump().find("secret-") == std::string::npos);
+}
+
+TEST_CASE("A group's transaction is a span of its first write's trace, linked both ways with the "
+          "other writes' calls",
+          "[api][tracing][group-commit]") {
+  otlp_receiver receiver;
+  api_fixture f{[&](lpa::settings& cfg) {
+    one_writer(cfg);
+    export_spans_to(cfg, receiver.endpoint());
+  }};
+  table_lock lock{f};
+  create_burst first{f, {"first"}, 20s};
+  REQUIRE(await_sessions(f.pg.dsn(), "wait_event_type = 'Lock'"));
+  auto before = routed(f);
+  create_burst group{f, numbered("linked-", 3), 20s};
+  // The three wait in the writer's mailbox behind the blocked transaction: one group.
+  REQUIRE(await_routed(f, before, 3));
+  lock.release();
+
+  // Each write's call span (found through its rpc span, which names the package created), with
+  // its own statement in its own trace.
+  std::vector<nlohmann::json> calls;
+  for (const auto& [key, r] : group.results()) {
+    INFO(key);
+    REQUIRE(r.code == grpc::StatusCode::OK);
+    auto rpc = receiver.await_span([&](const nlohmann::json& s) {
+      return s["kind"] == 2 && span_attribute(s, "package.id")["intValue"] == std::to_string(r.id);
+    });
+    REQUIRE(rpc != nullptr);
+    auto call = receiver.await_span([&](const nlohmann::json& s) {
+      return s["name"] == "repo.write" && s.value("parentSpanId", "") == rpc["spanId"];
+    });
+    REQUIRE(call != nullptr);
+    auto statement = receiver.await_span([&](const nlohmann::json& s) {
+      return s["name"] == "SQL create_keyed" && s.value("parentSpanId", "") == call["spanId"];
+    });
+    REQUIRE(statement != nullptr);
+    CHECK(statement["traceId"] == rpc["traceId"]);
+    calls.push_back(call);
+  }
+  auto tx = receiver.await_span([](const nlohmann::json& s) {
+    return s["name"] == "repo.transaction"
+           && span_attribute(s, "repo.group_size")["intValue"] == "3";
+  });
+  REQUIRE(tx != nullptr);
+  std::set<std::string> linked;
+  for (const auto& link : tx["links"])
+    linked.insert(link_key(link));
+  CHECK(linked.size() == 2);
+  int parents = 0;
+  for (const auto& call : calls) {
+    INFO(call.dump());
+    if (call["spanId"] == tx["parentSpanId"]) { // the group's first write
+      ++parents;
+      CHECK(call["traceId"] == tx["traceId"]);
+      CHECK_FALSE(call.contains("links"));
+    } else {
+      CHECK(linked.count(link_key(call)) == 1);
+      REQUIRE(call["links"].size() == 1);
+      CHECK(link_key(call["links"][0]) == link_key(tx));
+    }
+  }
+  CHECK(parents == 1);
+  for (const char* own : {"SQL BEGIN", "SQL COMMIT"})
+    CHECK(receiver.await_span([&](const nlohmann::json& s) {
+      return s["name"] == own && s.value("parentSpanId", "") == tx["spanId"];
+    }) != nullptr);
+
+  // The metrics saw the same: the blocked write alone, then the three together.
+  int status = 0;
+  auto body = http_get(f.server->metrics_port(), "/metrics", status);
+  CHECK(metric_value(body, "logistic_package_api_repo_group_size_count") == 2);
+  CHECK(metric_value(body, "logistic_package_api_repo_group_size_sum") == 4);
+  CHECK(metric_value(body, "logistic_package_api_repo_queue_wait_seconds_count{kind=\"write\"}")
+        == 4);
 }

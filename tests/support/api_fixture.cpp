@@ -25,6 +25,11 @@ settings test_settings(const std::string& dsn) {
   return cfg;
 }
 
+void export_spans_to(settings& cfg, const std::string& endpoint) {
+  cfg.tracing.otlp_endpoint = endpoint;
+  cfg.tracing.batch_size = 1;
+}
+
 api_fixture::api_fixture(const std::function<void(settings&)>& adjust)
     : pg(shared_postgres()), cfg(test_settings(pg.dsn())), db(pg.dsn()) {
   if (adjust)

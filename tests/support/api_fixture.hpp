@@ -23,6 +23,9 @@ using namespace std::chrono_literals;
 // Settings for a server on free loopback ports against `dsn`.
 settings test_settings(const std::string& dsn);
 
+// Makes `cfg` export every span to the OTLP `endpoint` as soon as it ends.
+void export_spans_to(settings& cfg, const std::string& endpoint);
+
 // An API server on the process's throwaway PostgreSQL, with empty tables, a gRPC stub and a
 // direct database connection for assertions.
 struct api_fixture {

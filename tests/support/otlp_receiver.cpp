@@ -114,4 +114,11 @@ std::vector<nlohmann::json> otlp_receiver::spans_of(const std::vector<request>& 
   return out;
 }
 
+nlohmann::json span_attribute(const nlohmann::json& span, const std::string& key) {
+  for (const auto& a : span.value("attributes", nlohmann::json::array()))
+    if (a["key"] == key)
+      return a["value"];
+  return nullptr;
+}
+
 } // namespace lpa::test

@@ -72,4 +72,8 @@ private:
   bool holding_ = false;
 };
 
+// The value of a span's attribute as OTLP/JSON spells it ({"stringValue": ...} and so on); null
+// when the span has no such attribute.
+nlohmann::json span_attribute(const nlohmann::json& span, const std::string& key);
+
 } // namespace lpa::test
