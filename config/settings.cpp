@@ -43,6 +43,7 @@ constexpr int_range count{1, INT_MAX};
 constexpr int_range partitions{1, 10000};
 constexpr int_range slots{1, 65536};
 constexpr int_range window{1, 10000000};
+constexpr int_range page{1, 100000};
 
 struct key_spec {
   const char* section;
@@ -125,6 +126,14 @@ const key_spec keys[] = {
     {LPA_KEY(retranslator, restart_max), kind::integer, count},
     {LPA_KEY(retranslator, restart_window), kind::duration},
     {LPA_KEY(retranslator, shutdown_deadline), kind::duration},
+
+    {LPA_KEY(history_api, host), kind::string},
+    {LPA_KEY(history_api, port), kind::integer, port},
+    {LPA_KEY(history_api, readers), kind::integer, count},
+    {LPA_KEY(history_api, list_default_limit), kind::integer, page},
+    {LPA_KEY(history_api, list_max_limit), kind::integer, page},
+    {LPA_KEY(history_api, restart_backoff_min), kind::duration},
+    {LPA_KEY(history_api, restart_backoff_max), kind::duration},
 
     {LPA_KEY(tracing, otlp_endpoint), kind::optional_url},
     {LPA_KEY(tracing, service_name), kind::string},
@@ -552,6 +561,8 @@ settings build(const std::string& text, const std::string& source, const env_loo
   check_order(s, from, "retranslator", "consumers", "window"); // each consumer gets credit
   check_at_least(s, from, "retranslator", "lease", milliseconds{1000});
   check_order(s, from, "retranslator", "restart_backoff_min", "restart_backoff_max");
+  check_order(s, from, "history_api", "list_default_limit", "list_max_limit");
+  check_order(s, from, "history_api", "restart_backoff_min", "restart_backoff_max");
   check_order(s, from, "tracing", "batch_size", "queue_size");
   check_tls(s, from);
   return s;
