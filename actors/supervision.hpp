@@ -35,6 +35,12 @@ struct supervised_child {
 
 struct no_extra {};
 
+// What a supervisor that routes requests keeps per child: the requests sent to its current
+// incarnation and not answered yet.
+struct in_flight_load {
+  size_t in_flight = 0;
+};
+
 // Stages that block on PostgreSQL or librdkafka run detached in production; unit tests spawn
 // them scheduled, on CAF's deterministic test coordinator.
 enum class spawn_mode { detached, scheduled };
@@ -107,6 +113,14 @@ public:
     started(index, handle);
   }
 
+  // A request to the child came back request_receiver_down: the bounce can overtake the down
+  // message, so when it came from the current incarnation, stop routing to it now.
+  void bounced(size_t index, uint64_t generation) {
+    auto& c = children_[index];
+    if (c.generation == generation)
+      c.handle = nullptr;
+  }
+
   // The children running now: their names and handles, in table order (answers the
   // supervisors' get_atom, for inspection and fault injection).
   std::pair<std::vector<std::string>, std::vector<caf::actor>> running() const {
@@ -172,6 +186,21 @@ void give_up(Self* self, const std::string& child, const caf::error& reason, int
                    "orchestrator restarts the process",
                    child, self->system().render(reason), restart_max, restart_window.count());
   self->quit(reason ? reason : caf::make_error(caf::sec::runtime_error));
+}
+
+// Of `count` children from `first`, the one that is up with the fewest requests in flight (so a
+// request stuck on a lock holds up no other); ties take turns. nullopt if none is up.
+inline std::optional<size_t> least_busy(const child_table<in_flight_load>& children, size_t first,
+                                        size_t count, size_t& turn) {
+  std::optional<size_t> best;
+  for (size_t i = 0; i < count; ++i) {
+    auto index = first + (turn + i) % count;
+    if (children[index].up()
+        && (!best || children[index].extra.in_flight < children[*best].extra.in_flight))
+      best = index;
+  }
+  ++turn;
+  return best;
 }
 
 } // namespace lpa

@@ -44,6 +44,7 @@ constexpr int_range partitions{1, 10000};
 constexpr int_range slots{1, 65536};
 constexpr int_range window{1, 10000000};
 constexpr int_range days{0, 36500}; // 0: forever
+constexpr int_range page{1, 100000};
 
 struct key_spec {
   const char* section;
@@ -144,6 +145,14 @@ const key_spec keys[] = {
     {LPA_KEY(history, restart_backoff_max), kind::duration},
     {LPA_KEY(history, restart_max), kind::integer, count},
     {LPA_KEY(history, restart_window), kind::duration},
+
+    {LPA_KEY(history_api, host), kind::string},
+    {LPA_KEY(history_api, port), kind::integer, port},
+    {LPA_KEY(history_api, readers), kind::integer, count},
+    {LPA_KEY(history_api, list_default_limit), kind::integer, page},
+    {LPA_KEY(history_api, list_max_limit), kind::integer, page},
+    {LPA_KEY(history_api, restart_backoff_min), kind::duration},
+    {LPA_KEY(history_api, restart_backoff_max), kind::duration},
 
     {LPA_KEY(tracing, otlp_endpoint), kind::optional_url},
     {LPA_KEY(tracing, service_name), kind::string},
@@ -574,6 +583,8 @@ settings build(const std::string& text, const std::string& source, const env_loo
   check_order(s, from, "history", "batch_max", "window");
   check_order(s, from, "history", "retry_backoff_min", "retry_backoff_max");
   check_order(s, from, "history", "restart_backoff_min", "restart_backoff_max");
+  check_order(s, from, "history_api", "list_default_limit", "list_max_limit");
+  check_order(s, from, "history_api", "restart_backoff_min", "restart_backoff_max");
   check_order(s, from, "tracing", "batch_size", "queue_size");
   check_tls(s, from);
   return s;

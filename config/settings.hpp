@@ -109,6 +109,15 @@ struct settings {
     int restart_max = 10;
     std::chrono::milliseconds restart_window{60000};
   } history;
+  struct history_api_t { // package-history's gRPC history API (PackageHistoryService)
+    std::string host = "0.0.0.0";
+    int port = 8083;              // 0 picks a free port
+    int readers = 2;              // connections to the history database serving the API
+    int list_default_limit = 100; // events per ListPackageEventsV1 page when Limit is 0
+    int list_max_limit = 1000;    // the largest Limit accepted
+    std::chrono::milliseconds restart_backoff_min{10};
+    std::chrono::milliseconds restart_backoff_max{1000};
+  } history_api;
   struct tracing_t {
     std::string otlp_endpoint; // http(s)://host[:port]; empty: spans are not exported
     std::string service_name = "logistic-package-api"; // + "-retranslator", "-history"

@@ -54,7 +54,12 @@ outbox_store::outbox_store(const store_settings& settings) : conn_(connect(setti
   // Plain index scans only: they mark the index entries of deleted events dead on the first
   // visit, so the next reads of a slot skip them. A bitmap scan visits every deleted row in the
   // heap again on each read until vacuum runs, which made reads grow with what was delivered.
-  pqxx::nontransaction{*conn_}.exec0("SET enable_bitmapscan = off");
+  // And a plan for the outbox as it is at each execution: a queue table is empty one minute and
+  // holds a million events the next. After five runs PostgreSQL may keep a generic plan for a
+  // prepared statement; one made while vacuum had just truncated the empty outbox scans the whole
+  // table (per slot, in a read), and is only replaced after the next autovacuum or analyze.
+  pqxx::nontransaction{*conn_}.exec0(
+      "SET enable_bitmapscan = off; SET plan_cache_mode = force_custom_plan");
   // $1 slots, $2 their cursors, $3 held ids, $4 per-slot limit, $5 limit. The first part finds
   // late commits below the cursors (only rows not held, so it costs what is in flight); the
   // second reads each slot's tail with one index range scan, slots in the order given. Both
@@ -114,10 +119,6 @@ outbox_store::outbox_store(const store_settings& settings) : conn_(connect(setti
   conn_->prepare("leave", "WITH free AS (UPDATE relay_slot SET owner = NULL, lease_until = NULL"
                           "   WHERE owner = $1 RETURNING 1)"
                           " DELETE FROM relay_member WHERE relay = $1");
-  conn_->prepare("oldest_age",
-                 "SELECT coalesce(extract(epoch FROM now() - ("
-                 " SELECT created_at FROM package_event ORDER BY package_event_id LIMIT 1"
-                 "))::float8, 0)");
 }
 
 outbox_store::~outbox_store() = default;
@@ -205,8 +206,14 @@ void outbox_store::leave(const std::string& relay) {
 }
 
 double outbox_store::oldest_event_age_seconds() {
+  // Not prepared: a statement without parameters always runs its generic plan, whatever
+  // plan_cache_mode says, so it is planned anew on each run instead.
   pqxx::nontransaction tx{*conn_};
-  return tx.exec_prepared1("oldest_age")[0].as<double>();
+  return tx
+      .exec1("SELECT coalesce(extract(epoch FROM now() - ("
+             " SELECT created_at FROM package_event ORDER BY package_event_id LIMIT 1"
+             "))::float8, 0)")[0]
+      .as<double>();
 }
 
 void outbox_store::listen(const std::string& channel) {

@@ -1,6 +1,7 @@
 #include "grpc_gateway/api_server.hpp"
 
 #include "actors/http_endpoints.hpp"
+#include "actors/scheduler.hpp"
 #include "actors/tracing/otlp_exporter.hpp"
 #include "db/migrator.hpp"
 #include "db/package_store.hpp"
@@ -69,10 +70,7 @@ api_server::api_server(const settings& cfg, std::function<bool()> stop_requested
   migrated_ = true;
 
   register_repo_protocol(caf_cfg_);
-  // Work sharing: idle scheduler threads block on a condition variable. CAF's default, work
-  // stealing, polls for work every 50 us while the API is idle between calls, which took two
-  // thirds of the API's CPU under 8 sequential clients (perf), on cores PostgreSQL needs.
-  caf_cfg_.set("scheduler.policy", caf::atom("sharing"));
+  use_work_sharing_scheduler(caf_cfg_);
   system_ = std::make_unique<caf::actor_system>(caf_cfg_);
   auto tracer = std::make_shared<tracing::tracer>(tracing::make_exporter(
       tracing::exporter_settings_of(cfg.tracing, cfg.tracing.service_name), *registry_));

@@ -1,13 +1,11 @@
 #include "grpc_gateway/package_service.hpp"
 
 #include "config/logging.hpp"
+#include "grpc_gateway/call_metadata.hpp"
 #include "grpc_gateway/status_mapping.hpp"
 #include "grpc_gateway/validation.hpp"
 
 #include <algorithm>
-#include <atomic>
-#include <cctype>
-#include <random>
 
 namespace lpa {
 
@@ -29,30 +27,6 @@ namespace {
 
 // Longest deadline slack the gateway gives the supervisor to answer before it gives up itself.
 constexpr std::chrono::milliseconds supervisor_grace{200};
-
-std::string metadata_value(const grpc::CallbackServerContext* ctx, const char* key) {
-  const auto& md = ctx->client_metadata();
-  auto i = md.find(key);
-  if (i == md.end())
-    return {};
-  return std::string{i->second.data(), i->second.size()};
-}
-
-bool is_safe_request_id(const std::string& id) {
-  return !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), [](char ch) {
-    return std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' || ch == '.';
-  });
-}
-
-std::string new_request_id() {
-  static std::atomic<uint64_t> counter{0};
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  char buf[40];
-  std::snprintf(buf, sizeof(buf), "%08llx-%06llx",
-                static_cast<unsigned long long>(rng() & 0xffffffffULL),
-                static_cast<unsigned long long>(++counter & 0xffffffULL));
-  return buf;
-}
 
 // OpenTelemetry's rule for gRPC server spans: only these codes are the server's error.
 bool is_server_error(grpc::StatusCode code) {
@@ -82,13 +56,6 @@ void tag_package(tracing::span& span, const db::package_row& row) {
 }
 template <class T>
 void tag_package(tracing::span&, const T&) {}
-
-bool equals_ignore_case(const std::string& a, const char* b) {
-  std::string lower = a;
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char ch) { return std::tolower(ch); });
-  return lower == b;
-}
 
 int64_t to_unix_ms(clock_type::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
@@ -132,10 +99,8 @@ package_service::call package_service::begin(grpc::CallbackServerContext* ctx, c
                                              bool is_write) {
   call c{ctx, ctx->DefaultReactor(), method, is_write, std::chrono::steady_clock::now(), {}, {},
          {}};
-  auto id = metadata_value(ctx, "x-request-id");
-  c.meta.request_id = is_safe_request_id(id) ? id : new_request_id();
-  c.meta.debug = settings_.allow_debug_per_request
-                 && equals_ignore_case(metadata_value(ctx, "log_level"), "debug");
+  c.meta.request_id = request_id_of(ctx);
+  c.meta.debug = settings_.allow_debug_per_request && asks_for_debug_log(ctx);
   auto now = clock_type::now();
   auto deadline = ctx->deadline();
   if (deadline == clock_type::time_point::max())

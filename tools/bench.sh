@@ -10,13 +10,19 @@
 #   3. package-history (tools/bench_history.sh): ingest of the topic the retranslator filled vs
 #      kcat consuming it and vs pgbench writing the same history rows.
 # Uses its own PostgreSQL (build/bench/pgdata, port 55433), broker and ports, so it can run next
-# to tools/run.sh. Knobs: LPA_BENCH_SECONDS (10), LPA_BENCH_EVENTS (1000000).
+# to tools/run.sh. Knobs: LPA_BENCH_SECONDS (10), LPA_BENCH_EVENTS (1000000), LPA_BENCH_ONLY
+# (the scenarios to run, e.g. "d f": any of api a b c d e f g h; b and g compare with a, which
+# then runs too, and e and g are one outage; empty: all).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 source tools/lib.sh
 
 seconds=${LPA_BENCH_SECONDS:-10}
+only=" ${LPA_BENCH_ONLY:-api a b c d e f g h} "
+[[ $only == *" g "* ]] && only+="e "
+[[ $only == *" b "* || $only == *" e "* ]] && only+="a "
+wants() { [[ $only == *" $1 "* ]]; } # scenario: is it to run?
 build=${LPA_BUILD_DIR:-build}
 lpa_build "$build" >/dev/null
 
@@ -65,28 +71,34 @@ rate() { awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN { printf "%.0f", n / (b - a) }
 ratio() { awk -v x="$1" -v y="$2" 'BEGIN { printf "%.2f", x / y }'; }
 
 # 1. The API (tools/bench_api.sh).
-"$build/grpc_gateway/logistic-package-api" --config config/config.yaml 2>"$dir/api.log" &
-pids+=($!)
-await "the API server" http_ok 18000 /ready
-source tools/bench_api.sh
+api_report=()
+if wants api; then
+  "$build/grpc_gateway/logistic-package-api" --config config/config.yaml 2>"$dir/api.log" &
+  pids+=($!)
+  await "the API server" http_ok 18000 /ready
+  source tools/bench_api.sh
+  # The retranslator's scenarios run without it.
+  kill -TERM "${pids[-1]}"
+  wait "${pids[-1]}" || true
+  unset 'pids[-1]'
+fi
 
-# 2. The retranslator (tools/bench_relay.sh): the API is stopped first.
-kill -TERM "${pids[-1]}"
-wait "${pids[-1]}" || true
-unset 'pids[-1]'
+# 2. The retranslator (tools/bench_relay.sh).
 source tools/bench_relay.sh
 
-# As many messages of the size the retranslator sent (%S: value bytes of one of its messages),
-# a key and the same headers.
-value_bytes=$(kcat -C -b "$LPA_KAFKA_BROKERS" -t omp-package-events -o beginning -c 1 -e -f '%S\n')
-awk -v n="$events" -v size="$value_bytes" 'BEGIN { v = sprintf("%" size "s", ""); gsub(/ /, "x", v);
-  for (i = 1; i <= n; i++) print i "|" v }' >"$dir/kcat.in"
-kcat_args=(-P -b "$LPA_KAFKA_BROKERS" -t lpa-bench-ceiling -K '|' -X enable.idempotence=true
-  -X acks=all -X linger.ms=5 -H event-id=1 -H event-type=Created -H package-seq=1)
-echo "0|warm-up" | kcat "${kcat_args[@]}" # creates the topic
-started=$(now)
-kcat "${kcat_args[@]}" <"$dir/kcat.in"
-kcat_rate=$(rate "$events" "$started" "$(now)")
+if wants a; then
+  # As many messages of the size the retranslator sent (%S: value bytes of one of its
+  # messages), a key and the same headers.
+  value_bytes=$(kcat -C -b "$LPA_KAFKA_BROKERS" -t omp-package-events -o beginning -c 1 -e -f '%S\n')
+  awk -v n="$events" -v size="$value_bytes" 'BEGIN { v = sprintf("%" size "s", ""); gsub(/ /, "x", v);
+    for (i = 1; i <= n; i++) print i "|" v }' >"$dir/kcat.in"
+  kcat_args=(-P -b "$LPA_KAFKA_BROKERS" -t lpa-bench-ceiling -K '|' -X enable.idempotence=true
+    -X acks=all -X linger.ms=5 -H event-id=1 -H event-type=Created -H package-seq=1)
+  echo "0|warm-up" | kcat "${kcat_args[@]}" # creates the topic
+  started=$(now)
+  kcat "${kcat_args[@]}" <"$dir/kcat.in"
+  kcat_rate=$(rate "$events" "$started" "$(now)")
+fi
 
 # 3. package-history (tools/bench_history.sh), on the topic the retranslator filled.
 stop_relays
@@ -95,11 +107,13 @@ source tools/bench_history.sh
 report=$dir/report.txt
 {
   echo "logistic-package-api benchmark ($(date -u +%FT%TZ), $(nproc) cores)"
-  echo "API (ceiling: pgbench running tools/bench_create.sql; capacity: the best closed loop)"
-  printf '%-46s %10s %12s %7s\n' "" "product/s" "ceiling/s" "ratio"
-  printf '%s\n' "${api_report[@]}"
-  printf '%-46s %10.0f %12.0f %7s\n' "retranslator (a) vs Kafka (kcat)" "$creates_rate" \
-    "$kcat_rate" "$(ratio "$creates_rate" "$kcat_rate")"
+  if wants api; then
+    echo "API (ceiling: pgbench running tools/bench_create.sql; capacity: the best closed loop)"
+    printf '%-46s %10s %12s %7s\n' "" "product/s" "ceiling/s" "ratio"
+    printf '%s\n' "${api_report[@]}"
+  fi
+  wants a && printf '%-46s %10.0f %12.0f %7s\n' "retranslator (a) vs Kafka (kcat)" \
+    "$creates_rate" "$kcat_rate" "$(ratio "$creates_rate" "$kcat_rate")"
   echo "retranslator: backlogs of $events events, batch $batch, delivered to Kafka and deleted"
   printf '%-44s %10s %12s %7s\n' "" "product/s" "ceiling/s" "ratio"
   printf '%s\n' "${relay_report[@]}"

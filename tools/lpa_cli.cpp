@@ -1,4 +1,5 @@
-// lpa-cli: a command-line client for LogisticPackageApiService, for trying the service by hand.
+// lpa-cli: a command-line client for LogisticPackageApiService and package-history's
+// PackageHistoryService, for trying the services by hand.
 //
 // Exit codes: 0 on success, 1 when the call returns a non-OK gRPC status, 2 on a usage error.
 
@@ -21,18 +22,22 @@
 #include <utility>
 #include <vector>
 
+#include <google/protobuf/util/time_util.h>
 #include <grpcpp/grpcpp.h>
 
 #include "google/rpc/error_details.pb.h"
 #include "logistic_package_api.grpc.pb.h"
+#include "package_history.grpc.pb.h"
 #include "tools/grpc_client.hpp"
 
 namespace {
 
 namespace v1 = hablof::logistic_package_api::v1;
+namespace hv1 = hablof::logistic_package_api::history::v1;
+using google::protobuf::util::TimeUtil;
 
 constexpr const char* usage_text =
-    R"(lpa-cli [--addr HOST:PORT] [--timeout MS] [--debug]
+    R"(lpa-cli [--addr HOST:PORT] [--history-addr HOST:PORT] [--timeout MS] [--debug]
         [--tls-ca FILE] [--tls-cert FILE --tls-key FILE] COMMAND ...
   create --title T --material M --volume CM3 [--reusable] [--idempotency-key K]
          (sends a random idempotency key unless given, and tries up to 3 times with it
@@ -41,12 +46,21 @@ constexpr const char* usage_text =
   list [--limit N] [--cursor ID] [--offset N]
   update ID [--title T] [--material M] [--volume CM3] [--reusable true|false]
   remove ID
+  history list ID [--limit N] [--cursor C] [--all]
+         (the package's events in order; --all follows NextCursor to the last page)
+  history at ID TIME
+         (the package as it was at TIME, RFC 3339, e.g. 2026-12-02T06:48:56Z or
+          2026-12-02T08:48:56.5+02:00)
+--addr is the API (default 127.0.0.1:8082, or $LPA_CLI_ADDR); history commands go to
+package-history's history API at --history-addr (default 127.0.0.1:8083, or
+$LPA_CLI_HISTORY_ADDR).
 Any --tls-* option makes the connection TLS: --tls-ca names the CAs that signed the server's
 certificate (default: the system's), --tls-cert/--tls-key a client certificate for a server
 that requires one (mTLS).
 )";
 
 constexpr const char* default_addr = "127.0.0.1:8082";
+constexpr const char* default_history_addr = "127.0.0.1:8083";
 constexpr uint32_t default_timeout_ms = 5000;
 
 // A bad command line; main prints it as one line and exits with 2.
@@ -190,11 +204,26 @@ std::string format_time(const google::protobuf::Timestamp& ts) {
   return buf;
 }
 
-std::string format_updated(const v1::Package& package) {
-  if (!package.has_updated() || !package.updated().has_time()) {
-    return "never";
-  }
-  return format_time(package.updated().time());
+// RFC 3339 with the fraction the time has, e.g. "2026-12-02T06:48:56.123456Z".
+std::string format_precise_time(const google::protobuf::Timestamp& ts) {
+  return TimeUtil::ToString(ts);
+}
+
+using time_format = std::string (*)(const google::protobuf::Timestamp&);
+
+// A package's fields for print_fields, its times written by `time`.
+std::vector<std::pair<std::string, std::string>> package_fields(const v1::Package& p,
+                                                                time_format time) {
+  bool updated = p.has_updated() && p.updated().has_time();
+  return {
+      {"ID", std::to_string(p.id())},
+      {"Title", p.title()},
+      {"Material", p.material()},
+      {"MaximumVolume (cm³)", format_volume(p.maximumvolume())},
+      {"Reusable", format_bool(p.reusable())},
+      {"Created", time(p.created())},
+      {"Updated", updated ? time(p.updated().time()) : "never"},
+  };
 }
 
 // Prints "Label:  value" lines with the values aligned.
@@ -252,6 +281,7 @@ void print_error(const grpc::Status& status) {
 
 struct options {
   std::string addr = default_addr;
+  std::string history_addr = default_history_addr;
   std::chrono::milliseconds timeout{default_timeout_ms};
   bool debug = false;
   lpa::client::tls_files tls;
@@ -259,7 +289,7 @@ struct options {
 
 struct client {
   options opts;
-  std::unique_ptr<v1::LogisticPackageApiService::Stub> stub;
+  std::shared_ptr<grpc::Channel> channel; // to --addr, or to --history-addr for history commands
 };
 
 // Consumes the global options that precede the command.
@@ -268,10 +298,16 @@ options parse_global_options(arg_list& args) {
   if (const char* env_addr = std::getenv("LPA_CLI_ADDR"); env_addr != nullptr && *env_addr != 0) {
     opts.addr = env_addr;
   }
+  if (const char* env_addr = std::getenv("LPA_CLI_HISTORY_ADDR");
+      env_addr != nullptr && *env_addr != 0) {
+    opts.history_addr = env_addr;
+  }
   while (!args.empty() && is_flag(args.peek())) {
     std::string_view flag = args.take();
     if (flag == "--addr") {
       opts.addr = args.take_value(flag);
+    } else if (flag == "--history-addr") {
+      opts.history_addr = args.take_value(flag);
     } else if (flag == "--timeout") {
       uint32_t ms = parse_number<uint32_t>(flag, args.take_value(flag), "a positive integer");
       if (ms == 0) {
@@ -289,25 +325,25 @@ options parse_global_options(arg_list& args) {
   return opts;
 }
 
-client connect(options opts) {
+client connect(options opts, const std::string& addr) {
   std::shared_ptr<grpc::ChannelCredentials> credentials;
   try {
     credentials = lpa::client::channel_credentials(opts.tls);
   } catch (const std::runtime_error& e) {
     throw usage_error(e.what());
   }
-  auto channel = grpc::CreateChannel(opts.addr, credentials);
-  return {std::move(opts), v1::LogisticPackageApiService::NewStub(channel)};
+  auto channel = grpc::CreateChannel(addr, credentials);
+  return {std::move(opts), channel};
 }
 
-template <class Request, class Response>
-using rpc_method = grpc::Status (v1::LogisticPackageApiService::Stub::*)(grpc::ClientContext*,
-                                                                         const Request&, Response*);
+template <class Stub, class Request, class Response>
+using rpc_method = grpc::Status (Stub::*)(grpc::ClientContext*, const Request&, Response*);
 
 // One unary call with the configured deadline and, with --debug, the log_level metadata.
-template <class Request, class Response>
-grpc::Status call(const client& c, rpc_method<Request, Response> method, const Request& request,
-                  Response& response, const std::string& idempotency_key = {}) {
+template <class Stub, class Request, class Response>
+grpc::Status call(const client& c, rpc_method<Stub, Request, Response> method,
+                  const Request& request, Response& response,
+                  const std::string& idempotency_key = {}) {
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + c.opts.timeout);
   if (c.opts.debug) {
@@ -316,7 +352,8 @@ grpc::Status call(const client& c, rpc_method<Request, Response> method, const R
   if (!idempotency_key.empty()) {
     context.AddMetadata("idempotency-key", idempotency_key);
   }
-  return ((*c.stub).*method)(&context, request, &response);
+  Stub stub{c.channel};
+  return (stub.*method)(&context, request, &response);
 }
 
 // 128 random bits as 32 hex digits.
@@ -403,16 +440,7 @@ grpc::Status run_describe(const client& c, arg_list& args) {
   grpc::Status status
       = call(c, &v1::LogisticPackageApiService::Stub::DescribePackageV1, request, response);
   if (status.ok()) {
-    const v1::Package& p = response.value();
-    print_fields({
-        {"ID", std::to_string(p.id())},
-        {"Title", p.title()},
-        {"Material", p.material()},
-        {"MaximumVolume (cm³)", format_volume(p.maximumvolume())},
-        {"Reusable", format_bool(p.reusable())},
-        {"Created", format_time(p.created())},
-        {"Updated", format_updated(p)},
-    });
+    print_fields(package_fields(response.value(), format_time));
   }
   return status;
 }
@@ -496,20 +524,137 @@ grpc::Status run_remove(const client& c, arg_list& args) {
   return status;
 }
 
+// ---- history commands ----
+
+std::string format_trace(const std::string& trace_id) {
+  return trace_id.empty() ? "-" : trace_id;
+}
+
+std::vector<std::string> event_row(const hv1::PackageEvent& e) {
+  std::vector<std::string> row{std::to_string(e.seq()), std::to_string(e.id()),
+                               hablof::proto::v1::EventType_Name(e.type()),
+                               format_precise_time(e.created())};
+  if (e.has_value()) {
+    const v1::Package& p = e.value();
+    row.insert(row.end(), {p.title(), p.material(), format_volume(p.maximumvolume()),
+                           format_bool(p.reusable())});
+  } else {
+    row.insert(row.end(), {"-", "-", "-", "-"});
+  }
+  row.push_back(format_trace(e.traceid()));
+  return row;
+}
+
+grpc::Status run_history_list(const client& c, arg_list& args) {
+  hv1::ListPackageEventsV1Request request;
+  request.set_packageid(take_id(args, "history list"));
+  bool all = false;
+  while (!args.empty()) {
+    std::string_view token = args.take();
+    if (token == "--limit") {
+      request.set_limit(parse_number<int32_t>(token, args.take_value(token), "an integer"));
+    } else if (token == "--cursor") {
+      request.set_cursor(std::string(args.take_value(token)));
+    } else if (token == "--all") {
+      all = true;
+    } else {
+      throw unexpected("history list", token);
+    }
+  }
+
+  std::vector<std::vector<std::string>> rows{
+      {"SEQ", "EVENT", "TYPE", "TIME", "TITLE", "MATERIAL", "VOLUME", "REUSABLE", "TRACE"}};
+  hv1::ListPackageEventsV1Response response;
+  grpc::Status status;
+  do {
+    response.Clear();
+    status = call(c, &hv1::PackageHistoryService::Stub::ListPackageEventsV1, request, response);
+    if (!status.ok()) {
+      return status;
+    }
+    for (const hv1::PackageEvent& e : response.events()) {
+      rows.push_back(event_row(e));
+    }
+    request.set_cursor(response.nextcursor());
+  } while (all && !response.nextcursor().empty());
+  if (rows.size() == 1) {
+    std::cout << "no events of package " << request.packageid() << '\n';
+  } else {
+    print_table(rows);
+  }
+  if (!response.nextcursor().empty()) {
+    std::cout << "next cursor: " << response.nextcursor() << '\n';
+  }
+  return status;
+}
+
+grpc::Status run_history_at(const client& c, arg_list& args) {
+  hv1::GetPackageAtV1Request request;
+  request.set_packageid(take_id(args, "history at"));
+  if (args.empty() || is_flag(args.peek())) {
+    throw usage_error("history at: missing TIME");
+  }
+  std::string_view time = args.take();
+  if (!TimeUtil::FromString(std::string(time), request.mutable_time())) {
+    throw usage_error("invalid TIME " + quote(time)
+                      + ": expected an RFC 3339 time, e.g. 2026-12-02T06:48:56Z");
+  }
+  expect_end(args, "history at");
+
+  hv1::GetPackageAtV1Response response;
+  grpc::Status status
+      = call(c, &hv1::PackageHistoryService::Stub::GetPackageAtV1, request, response);
+  if (status.ok()) {
+    const hv1::PackageEvent& e = response.event();
+    auto fields = package_fields(response.value(), format_precise_time);
+    fields.insert(
+        fields.end(),
+        {
+            {"As of event",
+             std::to_string(e.seq()) + " (" + hablof::proto::v1::EventType_Name(e.type()) + " at "
+                 + format_precise_time(e.created()) + ", id " + std::to_string(e.id()) + ")"},
+            {"Trace", format_trace(e.traceid())},
+        });
+    print_fields(fields);
+  }
+  return status;
+}
+
 using command_fn = grpc::Status (*)(const client&, arg_list&);
 
-command_fn take_command(arg_list& args) {
+struct command {
+  command_fn run;
+  bool history; // served by the history API (--history-addr)
+};
+
+command take_command(arg_list& args) {
   static const std::pair<std::string_view, command_fn> commands[] = {
       {"create", run_create}, {"describe", run_describe}, {"list", run_list},
       {"update", run_update}, {"remove", run_remove},
+  };
+  static const std::pair<std::string_view, command_fn> history_commands[] = {
+      {"list", run_history_list},
+      {"at", run_history_at},
   };
   if (args.empty()) {
     throw usage_error("missing command");
   }
   std::string_view name = args.take();
+  if (name == "history") {
+    if (args.empty()) {
+      throw usage_error("history: missing command (list or at)");
+    }
+    std::string_view sub = args.take();
+    for (const auto& [command_name, run] : history_commands) {
+      if (sub == command_name) {
+        return {run, true};
+      }
+    }
+    throw usage_error("unknown command 'history " + std::string(sub) + "'");
+  }
   for (const auto& [command_name, run] : commands) {
     if (name == command_name) {
-      return run;
+      return {run, false};
     }
   }
   throw usage_error("unknown command " + quote(name));
@@ -530,8 +675,9 @@ int main(int argc, char** argv) {
   }
   try {
     options opts = parse_global_options(args);
-    command_fn run = take_command(args);
-    grpc::Status status = run(connect(std::move(opts)), args);
+    command cmd = take_command(args);
+    std::string addr = cmd.history ? opts.history_addr : opts.addr;
+    grpc::Status status = cmd.run(connect(std::move(opts), addr), args);
     if (!status.ok()) {
       print_error(status);
       return 1;

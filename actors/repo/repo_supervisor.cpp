@@ -45,10 +45,7 @@ int64_t unix_ms_now() {
 // Maps what went wrong between supervisor and RepoActor to what the caller may act on.
 caf::error caller_error(sup_ptr self, size_t index, uint64_t generation, caf::error err) {
   if (err == caf::sec::request_receiver_down) {
-    // The bounce can overtake the child's exit message: stop routing to that incarnation now.
-    auto& child = self->state.children[index];
-    if (child.generation == generation)
-      child.handle = nullptr;
+    self->state.children.bounced(index, generation);
     return caf::make_error(repo_errc::unavailable);
   }
   if (err.category() == caf::atom("repo") || err == caf::sec::request_timeout)
@@ -57,7 +54,7 @@ caf::error caller_error(sup_ptr self, size_t index, uint64_t generation, caf::er
 }
 
 // Requests sent to the `count` children from `first` and not answered yet.
-size_t waiting(const child_table<repo_load>& children, size_t first, size_t count) {
+size_t waiting(const child_table<in_flight_load>& children, size_t first, size_t count) {
   size_t sum = 0;
   for (size_t i = first; i < first + count; ++i)
     sum += children[i].extra.in_flight;
@@ -116,21 +113,6 @@ caf::result<T> route(sup_ptr self, pool_kind kind, size_t index, milliseconds gr
             rp.deliver(caller_error(self, index, generation, std::move(err)));
           });
   return rp;
-}
-
-// Of `count` children from `first`, the one that is up with the fewest requests waiting (so a
-// request stuck on a lock holds up no other); ties take turns. nullopt if none is up.
-std::optional<size_t> least_busy(const child_table<repo_load>& children, size_t first, size_t count,
-                                 size_t& turn) {
-  std::optional<size_t> best;
-  for (size_t i = 0; i < count; ++i) {
-    auto index = first + (turn + i) % count;
-    if (children[index].up()
-        && (!best || children[index].extra.in_flight < children[*best].extra.in_flight))
-      best = index;
-  }
-  ++turn;
-  return best;
 }
 
 // With no writer up, the first one answers UNAVAILABLE.
@@ -227,13 +209,7 @@ repo_supervisor_actor::behavior_type repo_supervisor(sup_ptr self, repo_pool_set
                                    meta, query);
       },
       [=](ping_atom) -> caf::result<bool> { return self->state.health->db_answering.load(); },
-      [=](caf::get_atom) {
-        std::vector<caf::actor> running;
-        for (auto& child : self->state.children)
-          if (child.up())
-            running.push_back(child.handle);
-        return running;
-      },
+      [=](caf::get_atom) { return self->state.children.running().second; },
       [=](restart_atom, uint64_t index, uint64_t generation) {
         if (self->state.children.restart_due(index, generation))
           start(self, index);

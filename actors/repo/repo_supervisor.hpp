@@ -37,20 +37,14 @@ struct repo_health {
   std::atomic<uint64_t> restarts{0};
 };
 
-// What the supervisor keeps per RepoActor besides supervision: requests of the current
-// incarnation not answered yet (requests go to the least busy one).
-struct repo_load {
-  size_t in_flight = 0;
-};
-
 struct repo_supervisor_state {
   // However the supervisor ends (shutdown, kill, exception), its RepoActors end with it.
   ~repo_supervisor_state();
 
   repo_pool_settings settings;
   std::shared_ptr<repo_health> health;
-  child_table<repo_load> children; // writers, then readers
-  actor_probe_ptr probe;           // the supervisor's own inspection metrics
+  child_table<in_flight_load> children; // writers, then readers; requests go to the least busy
+  actor_probe_ptr probe;                // the supervisor's own inspection metrics
   size_t next_writer = 0;
   size_t next_reader = 0;
   static inline const char* name = "repo_supervisor";

@@ -1,6 +1,7 @@
 #include "actors/retranslator/retranslator_service.hpp"
 
 #include "actors/http_endpoints.hpp"
+#include "actors/scheduler.hpp"
 #include "actors/tracing/otlp_exporter.hpp"
 #include "db/migrator.hpp"
 
@@ -46,6 +47,7 @@ retranslator_service::retranslator_service(const settings& cfg,
   }
 
   register_retranslator_protocol(caf_cfg_);
+  use_work_sharing_scheduler(caf_cfg_);
   system_ = std::make_unique<caf::actor_system>(caf_cfg_);
   auto exporter = tracing::make_exporter(
       tracing::exporter_settings_of(cfg.tracing, cfg.tracing.service_name + "-retranslator"),

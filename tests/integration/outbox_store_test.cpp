@@ -203,3 +203,51 @@ TEST_CASE_METHOD(outbox_fixture, "the oldest event's age comes from the database
   CHECK(a.oldest_event_age_seconds() >= 90);
   CHECK(a.oldest_event_age_seconds() < 120);
 }
+
+TEST_CASE_METHOD(outbox_fixture,
+                 "after the outbox held a few events, drained and was vacuumed, a backlog is "
+                 "read and deleted through the indexes",
+                 "[outbox]") {
+  db::outbox_store a{store_settings()};
+  a.heartbeat("A", 30s);
+  auto leases = a.acquire("A", 4, 30s).leases; // slots 0-3: the fixture's packages 1-3
+  REQUIRE(leases.size() == 4);
+  auto run_each_statement = [&] {
+    a.read({{0, 0}, {1, 0}, {2, 0}, {3, 0}}, {}, 100, 1000);
+    a.delete_delivered("A", {{999, 1, leases[1].epoch}}); // no such event
+    a.oldest_event_age_seconds();
+  };
+  // More runs than the five after which PostgreSQL may keep one plan for all parameter values.
+  for (int run = 0; run < 8; ++run)
+    run_each_statement();
+  pqxx::connection admin{pg.dsn()};
+  pqxx::nontransaction{admin}.exec0("DELETE FROM package_event");
+  // What autovacuum does to a drained outbox: truncated to no pages, statistics of an empty table.
+  pqxx::nontransaction{admin}.exec0("VACUUM ANALYZE package_event");
+  run_each_statement();
+  pqxx::nontransaction{admin}.exec0(
+      "INSERT INTO package_event (package_id, event_type, package_seq, payload)"
+      " SELECT p, 'Created', 1, '{}' FROM generate_series(1000, 40999) p");
+
+  auto plan_of = [&](const std::string& execute) {
+    pqxx::nontransaction tx{a.connection()};
+    std::string plan;
+    for (const auto& row : tx.exec("EXPLAIN EXECUTE " + execute))
+      plan += row[0].as<std::string>() + "\n";
+    return plan;
+  };
+  auto read_plan = plan_of("read('{0,1,2,3}', '{0,0,0,0}', '{}', 100, 1000)");
+  CHECK_THAT(read_plan, Catch::Contains("Index Scan using package_event_slot_order")
+                            && !Catch::Contains("Seq Scan on package_event"));
+  auto delete_plan
+      = plan_of("delete_delivered('A', '{1001}', '{" + std::to_string(1001 % 256) + "}', '{1}')");
+  CHECK_THAT(delete_plan, Catch::Contains("Index Scan using package_event_pkey")
+                              && !Catch::Contains("Seq Scan on package_event"));
+  // Nothing that touches the outbox ran a plan made once for all parameter values (the oldest
+  // event's age, a statement without parameters, is not prepared at all).
+  pqxx::nontransaction tx{a.connection()};
+  CHECK(tx.exec1("SELECT count(*) FROM pg_prepared_statements"
+                 " WHERE generic_plans > 0 AND statement LIKE '%package_event%'")[0]
+            .as<int>()
+        == 0);
+}

@@ -95,6 +95,9 @@ TEST_CASE("an empty file gives the defaults") {
   CHECK(s.history.status_port == 8001);
   CHECK(s.history.metrics_port == 9102);
   CHECK(s.history.retention_days == 0);
+  CHECK(s.history_api.port == 8083);
+  CHECK(s.history_api.list_default_limit == 100);
+  CHECK(s.history_api.list_max_limit == 1000);
 }
 
 TEST_CASE("the history section is read, overridden by the environment and validated") {
@@ -211,6 +214,8 @@ history: {dsn: "host=h dbname=hist", group: g, writers: 3, window: 40, batch_max
           status_host: 127.0.0.6, status_port: 35, metrics_host: 127.0.0.7, metrics_port: 36,
           restart_backoff_min: 37ms, restart_backoff_max: 38ms, restart_max: 39,
           restart_window: 41m}
+history_api: {host: 127.0.0.7, port: 6, readers: 3, list_default_limit: 27, list_max_limit: 28,
+              restart_backoff_min: 29ms, restart_backoff_max: 30ms}
 tracing: {otlp_endpoint: "http://collector:4318", service_name: traced, queue_size: 23,
           batch_size: 22, flush_interval: 24ms, timeout: 25s}
 )",
@@ -335,6 +340,12 @@ TEST_CASE("cross-field checks") {
   CHECK(parse_error("", {{"LPA_TRACING_BATCH_SIZE", "4096"}})
         == "config: tracing.batch_size: must not exceed tracing.queue_size, got 4096 (from env "
            "LPA_TRACING_BATCH_SIZE) > 2048 (default)");
+  CHECK(parse_error("history_api:\n  list_default_limit: 2000\n")
+        == "config: history_api.list_default_limit: must not exceed history_api.list_max_limit, "
+           "got 2000 (from <yaml text> line 2, column 23) > 1000 (default)");
+  CHECK(parse_error("", {{"LPA_HISTORY_API_LIST_MAX_LIMIT", "0"}})
+        == "config: history_api.list_max_limit: expected an integer from 1 to 100000, got '0' "
+           "(from env LPA_HISTORY_API_LIST_MAX_LIMIT)");
   // Shorter leases would be renewed more often than a round trip takes.
   CHECK(parse_error("", {{"LPA_RETRANSLATOR_LEASE", "3ms"}})
         == "config: retranslator.lease: must be at least 1s, got 3ms (from env "
@@ -387,6 +398,7 @@ TEST_CASE("unknown sections and keys are rejected by name") {
   CHECK(parse_error("grcp:\n  port: 1\n")
         == "config: grcp: unknown section (at <yaml text> line 1, column 1); known sections: "
            "service, log, grpc, status, rest, metrics, db, repo, kafka, retranslator, history, "
+           "history_api, "
            "tracing");
   CHECK_THAT(parse_error("grpc:\n  port: 1\n  port: 2\n"),
              StartsWith("config: grpc.port: duplicate key (at <yaml text> line 3"));
@@ -433,7 +445,7 @@ TEST_CASE("render_settings lists every key and masks the database passwords") {
   CHECK_THAT(text, Contains("grpc.shutdown_grace = 2m\n"));
   CHECK_THAT(text, Contains("db.statement_timeout = 5s\n"));
   CHECK_THAT(text, Contains("log.allow_debug_per_request = true\n"));
-  CHECK(rendered(s).size() == 81);
+  CHECK(rendered(s).size() == 88);
 
   const std::vector<std::pair<std::string, std::string>> dsns = {
       {"password=s3cret", "password=***"},
