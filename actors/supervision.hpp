@@ -10,6 +10,7 @@
 #include "actors/restart_policy.hpp"
 
 #include <caf/all.hpp>
+#include <spdlog/spdlog.h>
 
 #include <optional>
 #include <string>
@@ -105,6 +106,13 @@ public:
     return !c.addr && c.generation == generation;
   }
 
+  // Monitors the new incarnation `handle` of child `index` and records it.
+  template <class Self>
+  void start(Self* self, size_t index, const caf::actor& handle) {
+    self->monitor(handle);
+    started(index, handle);
+  }
+
   // A request to the child came back request_receiver_down: the bounce can overtake the down
   // message, so when it came from the current incarnation, stop routing to it now.
   void bounced(size_t index, uint64_t generation) {
@@ -144,6 +152,41 @@ private:
   std::vector<child> children_;
   std::optional<restart_policy> intensity_;
 };
+
+// For a supervisor whose state holds its child_table as `stages` and a `stopping` flag: starts
+// every child (start(self, index)), hands the handles out (rewire(self)), and passes each child's
+// down message to on_down(self, index, reason).
+template <class Self, class Start, class Rewire, class OnDown>
+void start_children(Self* self, Start start, Rewire rewire, OnDown on_down) {
+  for (size_t i = 0; i < self->state.stages.size(); ++i)
+    start(self, i);
+  rewire(self);
+  self->set_down_handler([=](caf::down_msg& dm) {
+    if (auto index = self->state.stages.find(dm.source))
+      on_down(self, *index, dm.reason);
+  });
+}
+
+// The restart timer of a child fired: starts it again and hands the handles out, unless the
+// supervisor is stopping or the timer belongs to an older incarnation.
+template <class Self, class Start, class Rewire>
+void restart_child(Self* self, uint64_t index, uint64_t generation, Start start, Rewire rewire) {
+  if (self->state.stopping || !self->state.stages.restart_due(index, generation))
+    return;
+  start(self, index);
+  rewire(self);
+}
+
+// A child failed more often than the intensity limit allows: the supervisor ends with the
+// child's error, so the process exits non-zero and its orchestrator restarts it.
+template <class Self>
+void give_up(Self* self, const std::string& child, const caf::error& reason, int restart_max,
+             milliseconds restart_window) {
+  spdlog::critical("{} failed ({}); more than {} restarts within {} ms: giving up so the "
+                   "orchestrator restarts the process",
+                   child, self->system().render(reason), restart_max, restart_window.count());
+  self->quit(reason ? reason : caf::make_error(caf::sec::runtime_error));
+}
 
 // Of `count` children from `first`, the one that is up with the fewest requests in flight (so a
 // request stuck on a lock holds up no other); ties take turns. nullopt if none is up.

@@ -43,6 +43,7 @@ constexpr int_range count{1, INT_MAX};
 constexpr int_range partitions{1, 10000};
 constexpr int_range slots{1, 65536};
 constexpr int_range window{1, 10000000};
+constexpr int_range days{0, 36500}; // 0: forever
 constexpr int_range page{1, 100000};
 
 struct key_spec {
@@ -126,6 +127,24 @@ const key_spec keys[] = {
     {LPA_KEY(retranslator, restart_max), kind::integer, count},
     {LPA_KEY(retranslator, restart_window), kind::duration},
     {LPA_KEY(retranslator, shutdown_deadline), kind::duration},
+
+    {LPA_KEY(history, dsn), kind::string, {}, true},
+    {LPA_KEY(history, group), kind::string},
+    {LPA_KEY(history, writers), kind::integer, count},
+    {LPA_KEY(history, window), kind::integer, window},
+    {LPA_KEY(history, batch_max), kind::integer, count},
+    {LPA_KEY(history, gap_hold), kind::duration},
+    {LPA_KEY(history, retention_days), kind::integer, days},
+    {LPA_KEY(history, retry_backoff_min), kind::duration},
+    {LPA_KEY(history, retry_backoff_max), kind::duration},
+    {LPA_KEY(history, status_host), kind::string},
+    {LPA_KEY(history, status_port), kind::integer, port},
+    {LPA_KEY(history, metrics_host), kind::string},
+    {LPA_KEY(history, metrics_port), kind::integer, port},
+    {LPA_KEY(history, restart_backoff_min), kind::duration},
+    {LPA_KEY(history, restart_backoff_max), kind::duration},
+    {LPA_KEY(history, restart_max), kind::integer, count},
+    {LPA_KEY(history, restart_window), kind::duration},
 
     {LPA_KEY(history_api, host), kind::string},
     {LPA_KEY(history_api, port), kind::integer, port},
@@ -561,6 +580,9 @@ settings build(const std::string& text, const std::string& source, const env_loo
   check_order(s, from, "retranslator", "consumers", "window"); // each consumer gets credit
   check_at_least(s, from, "retranslator", "lease", milliseconds{1000});
   check_order(s, from, "retranslator", "restart_backoff_min", "restart_backoff_max");
+  check_order(s, from, "history", "batch_max", "window");
+  check_order(s, from, "history", "retry_backoff_min", "retry_backoff_max");
+  check_order(s, from, "history", "restart_backoff_min", "restart_backoff_max");
   check_order(s, from, "history_api", "list_default_limit", "list_max_limit");
   check_order(s, from, "history_api", "restart_backoff_min", "restart_backoff_max");
   check_order(s, from, "tracing", "batch_size", "queue_size");

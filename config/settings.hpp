@@ -7,9 +7,9 @@
 
 namespace lpa {
 
-// The service's configuration, read by both the gRPC API server and the retranslator from one
-// YAML file (see config/config.yaml). Every member is a key "<section>.<member>" of the file,
-// overridable by the environment variable env_name_for(key). The defaults work locally.
+// The service's configuration, read by the gRPC API server, the retranslator and package-history
+// from one YAML file (see config/config.yaml). Every member is a key "<section>.<member>" of the
+// file, overridable by the environment variable env_name_for(key). The defaults work locally.
 struct settings {
   struct service_t {
     std::string name = "logistic-package-api";
@@ -89,6 +89,26 @@ struct settings {
     std::chrono::milliseconds restart_window{60000};
     std::chrono::milliseconds shutdown_deadline{10000};
   } retranslator;
+  struct history_t {
+    // package-history's own database (tools/run.sh creates it in the local cluster).
+    std::string dsn = "host=127.0.0.1 port=55432 dbname=package_history user=postgres";
+    std::string group = "package-history"; // Kafka consumer group
+    int writers = 2;                       // writer actors, each with its own connection
+    int window = 5000;   // records consumed and not yet committed at most; then partitions pause
+    int batch_max = 500; // records a writer commits in one transaction
+    std::chrono::milliseconds gap_hold{2000};         // how long an event after a gap waits
+    int retention_days = 0;                           // history_event rows kept; 0: forever
+    std::chrono::milliseconds retry_backoff_min{100}; // history database failing: first delay
+    std::chrono::milliseconds retry_backoff_max{5000};
+    std::string status_host = "0.0.0.0";
+    int status_port = 8001;
+    std::string metrics_host = "0.0.0.0";
+    int metrics_port = 9102;
+    std::chrono::milliseconds restart_backoff_min{10};
+    std::chrono::milliseconds restart_backoff_max{1000};
+    int restart_max = 10;
+    std::chrono::milliseconds restart_window{60000};
+  } history;
   struct history_api_t { // package-history's gRPC history API (PackageHistoryService)
     std::string host = "0.0.0.0";
     int port = 8083;              // 0 picks a free port
@@ -100,7 +120,7 @@ struct settings {
   } history_api;
   struct tracing_t {
     std::string otlp_endpoint; // http(s)://host[:port]; empty: spans are not exported
-    std::string service_name = "logistic-package-api"; // the retranslator adds "-retranslator"
+    std::string service_name = "logistic-package-api"; // + "-retranslator", "-history"
     int queue_size = 2048;
     int batch_size = 512; // <= queue_size
     std::chrono::milliseconds flush_interval{1000};

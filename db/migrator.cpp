@@ -75,8 +75,7 @@ int schema_version(pqxx::connection& conn) {
   return read_version(conn);
 }
 
-migration_report migrate(pqxx::connection& conn) {
-  const auto& all = known_migrations();
+migration_report migrate(pqxx::connection& conn, const std::vector<migration>& all) {
   const int latest = all.empty() ? 0 : all.back().version;
   pqxx::nontransaction{conn}.exec0(migration_session_settings);
   advisory_lock lock{conn};
@@ -108,11 +107,12 @@ migration_report migrate(pqxx::connection& conn) {
 }
 
 migration_report migrate_when_reachable(const store_settings& store,
-                                        const std::function<bool()>& stop_requested) {
+                                        const std::function<bool()>& stop_requested,
+                                        const std::vector<migration>& set) {
   for (uint32_t attempt = 0;; ++attempt) {
     try {
       auto conn = connect(store);
-      auto report = migrate(*conn);
+      auto report = migrate(*conn, set);
       spdlog::info("database schema at version {} ({} migration(s) applied now)",
                    report.version_after, report.applied.size());
       return report;

@@ -19,13 +19,6 @@
 #include <prometheus/registry.h>
 #include <spdlog/spdlog.h>
 
-#ifndef LPA_VERSION
-#define LPA_VERSION "unknown"
-#endif
-#ifndef LPA_COMMIT
-#define LPA_COMMIT "unknown"
-#endif
-
 namespace lpa {
 
 namespace {
@@ -58,8 +51,7 @@ api_server::api_server(const settings& cfg, std::function<bool()> stop_requested
   exposer_ = make_metrics_endpoint(cfg.metrics.host, cfg.metrics.port);
   exposer_->RegisterCollectable(registry_);
   status_ = std::make_unique<status_server>(
-      cfg.status.host, cfg.status.port,
-      status_info{cfg.service.name, LPA_VERSION, LPA_COMMIT, cfg.service.environment},
+      cfg.status.host, cfg.status.port, make_status_info(cfg.service.name, cfg.service.environment),
       [this](std::string& reason) {
         if (!migrated_) {
           reason = "database migrations not applied yet";

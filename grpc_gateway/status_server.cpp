@@ -4,7 +4,18 @@
 
 #include <CivetServer.h>
 
+#ifndef LPA_VERSION
+#define LPA_VERSION "unknown"
+#endif
+#ifndef LPA_COMMIT
+#define LPA_COMMIT "unknown"
+#endif
+
 namespace lpa {
+
+status_info make_status_info(std::string name, std::string environment) {
+  return {std::move(name), LPA_VERSION, LPA_COMMIT, std::move(environment)};
+}
 
 class status_server::handler : public CivetHandler {
 public:

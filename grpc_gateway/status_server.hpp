@@ -15,6 +15,9 @@ struct status_info {
   std::string environment;
 };
 
+// This build's version and commit with the given name and environment.
+status_info make_status_info(std::string name, std::string environment);
+
 // HTTP status endpoints for orchestrators and people:
 //   /live    200 while the process serves HTTP
 //   /ready   200 when ready() says so, else 503 with the reason

@@ -6,7 +6,9 @@
 #   2. the retranslator (tools/bench_relay.sh, scenarios a-h of issue 7): backlogs of EVENTS
 #      outbox rows delivered to Kafka and deleted vs pgbench doing the outbox's SQL alone, and vs
 #      kcat producing as many messages of the same size to the same broker with the same
-#      producer settings (idempotent, acks=all); steady load, scaling, faults.
+#      producer settings (idempotent, acks=all); steady load, scaling, faults;
+#   3. package-history (tools/bench_history.sh): ingest of the topic the retranslator filled vs
+#      kcat consuming it and vs pgbench writing the same history rows.
 # Uses its own PostgreSQL (build/bench/pgdata, port 55433), broker and ports, so it can run next
 # to tools/run.sh. Knobs: LPA_BENCH_SECONDS (10), LPA_BENCH_EVENTS (1000000), LPA_BENCH_ONLY
 # (the scenarios to run, e.g. "d f": any of api a b c d e f g h; b and g compare with a, which
@@ -98,6 +100,10 @@ if wants a; then
   kcat_rate=$(rate "$events" "$started" "$(now)")
 fi
 
+# 3. package-history (tools/bench_history.sh), on the topic the retranslator filled.
+stop_relays
+source tools/bench_history.sh
+
 report=$dir/report.txt
 {
   echo "logistic-package-api benchmark ($(date -u +%FT%TZ), $(nproc) cores)"
@@ -111,6 +117,9 @@ report=$dir/report.txt
   echo "retranslator: backlogs of $events events, batch $batch, delivered to Kafka and deleted"
   printf '%-44s %10s %12s %7s\n' "" "product/s" "ceiling/s" "ratio"
   printf '%s\n' "${relay_report[@]}"
-  echo "ceilings: pgbench running tools/bench_create.sql and tools/bench_outbox.sql;"
+  echo "package-history: the first records of omp-package-events into a fresh history database"
+  printf '%-46s %10s %12s %7s\n' "" "product/s" "ceiling/s" "ratio"
+  printf '%s\n' "${history_report[@]}"
+  echo "ceilings: pgbench running tools/bench_create.sql, tools/bench_outbox.sql, tools/bench_history.sql;"
   echo "          kcat -P, idempotent, acks=all, same message size and headers"
 } | tee "$report"

@@ -1,26 +1,8 @@
 #include "actors/retranslator/pipeline_metrics.hpp"
 
+#include "actors/metric_helpers.hpp"
+
 namespace lpa {
-
-namespace {
-
-prometheus::Counter& counter(prometheus::Registry& r, const char* name, const char* help) {
-  return prometheus::BuildCounter().Name(name).Help(help).Register(r).Add({});
-}
-
-prometheus::Gauge& gauge(prometheus::Registry& r, const char* name, const char* help) {
-  return prometheus::BuildGauge().Name(name).Help(help).Register(r).Add({});
-}
-
-prometheus::Histogram& histogram(prometheus::Registry& r, const char* name, const char* help,
-                                 prometheus::Histogram::BucketBoundaries buckets) {
-  return prometheus::BuildHistogram().Name(name).Help(help).Register(r).Add({}, buckets);
-}
-
-const prometheus::Histogram::BucketBoundaries latency_buckets{
-    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300};
-
-} // namespace
 
 pipeline_metrics::pipeline_metrics(prometheus::Registry& r)
     : events_in_flight(gauge(r, "logistic_package_api_retranslator_events_processing",

@@ -154,9 +154,7 @@ void rewire(sup_ptr self) {
 
 void start(sup_ptr self, size_t index) {
   auto& stages = self->state.stages;
-  auto child = spawn_stage(self, stages[index]);
-  self->monitor(child);
-  stages.started(index, child);
+  stages.start(self, index, spawn_stage(self, stages[index]));
 }
 
 void on_stage_down(sup_ptr self, size_t index, const caf::error& reason) {
@@ -170,12 +168,8 @@ void on_stage_down(sup_ptr self, size_t index, const caf::error& reason) {
   if (st.stopping)
     return;
   if (!delay) {
-    spdlog::critical("{} failed ({}); more than {} restarts within {} ms: giving up so the "
-                     "orchestrator restarts the process",
-                     stage.name, self->system().render(reason),
-                     st.plan.cfg.retranslator.restart_max,
-                     st.plan.cfg.retranslator.restart_window.count());
-    self->quit(reason ? reason : caf::make_error(caf::sec::runtime_error));
+    give_up(self, stage.name, reason, st.plan.cfg.retranslator.restart_max,
+            st.plan.cfg.retranslator.restart_window);
     return;
   }
   spdlog::warn("{} stopped ({}), restarting in {} ms", stage.name, self->system().render(reason),
@@ -254,19 +248,10 @@ retranslator_supervisor_actor::behavior_type retranslator_supervisor(sup_ptr sel
     add("consumer-" + std::to_string(i), stage_kind::consumer);
   add("slot-keeper", stage_kind::slot_keeper);
   add("listener", stage_kind::listener);
-  for (size_t i = 0; i < st.stages.size(); ++i)
-    start(self, i);
-  rewire(self);
-  self->set_down_handler([=](caf::down_msg& dm) {
-    if (auto index = self->state.stages.find(dm.source))
-      on_stage_down(self, *index, dm.reason);
-  });
+  start_children(self, start, rewire, on_stage_down);
   return {
       [=](restage_atom, uint64_t index, uint64_t generation) {
-        if (self->state.stopping || !self->state.stages.restart_due(index, generation))
-          return;
-        start(self, index);
-        rewire(self);
+        restart_child(self, index, generation, start, rewire);
       },
       [=](drain_atom) -> caf::result<bool> {
         auto promise = self->make_response_promise<bool>();
@@ -274,14 +259,8 @@ retranslator_supervisor_actor::behavior_type retranslator_supervisor(sup_ptr sel
         return promise;
       },
       [=](caf::get_atom) -> caf::result<std::vector<std::string>, std::vector<caf::actor>> {
-        std::vector<std::string> names;
-        std::vector<caf::actor> running;
-        for (const auto& stage : self->state.stages)
-          if (stage.up()) {
-            names.push_back(stage.name);
-            running.push_back(stage.handle);
-          }
-        return {names, running};
+        auto [names, handles] = self->state.stages.running();
+        return {names, handles};
       },
   };
 }

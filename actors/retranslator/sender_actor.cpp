@@ -9,7 +9,6 @@
 #include <deque>
 #include <map>
 #include <optional>
-#include <set>
 
 namespace lpa {
 
@@ -18,8 +17,6 @@ namespace {
 constexpr milliseconds poll_period{5};
 constexpr milliseconds queue_full_pause{20};
 constexpr auto error_log_interval = std::chrono::seconds{30};
-// OpenTelemetry SDKs' default link limit per span; the debug line still lists every trace id.
-constexpr size_t max_span_links = 128;
 
 // A message's place, packed into librdkafka's opaque pointer (no allocation to leak).
 constexpr unsigned index_bits = 24; // batches stay far below 16 M records
@@ -137,33 +134,18 @@ void check_arrival(sender_state& st, const kafka_record& r) {
   fail_round(st, r);
 }
 
-// The traces the batch's events belong to (their traceparent headers), each once, in order.
-std::vector<tracing::span_context> traces_of(const std::vector<kafka_record>& records) {
-  std::vector<tracing::span_context> out;
-  std::set<tracing::trace_id> seen;
-  for (const auto& r : records)
-    for (const auto& [key, value] : r.headers)
-      if (key == header_traceparent)
-        if (auto ctx = tracing::parse_traceparent(value); ctx && seen.insert(ctx->trace).second)
-          out.push_back(*ctx);
-  return out;
-}
-
 tracing::span start_batch_span(const sender_state& st, uint64_t id,
                                const std::vector<kafka_record>& records) {
   auto span = st.tracer->start_span("send package events", tracing::span_kind::producer);
   span.set_attribute("messaging.system", std::string{"kafka"});
   span.set_attribute("messaging.destination.name", st.settings.topic);
   span.set_attribute("messaging.batch.message_count", static_cast<int64_t>(records.size()));
-  auto traces = traces_of(records);
-  std::string trace_ids;
-  for (const auto& ctx : traces) {
-    if (span.link_count() < max_span_links)
-      span.add_link(ctx);
-    trace_ids += (trace_ids.empty() ? "" : ",") + tracing::to_hex(ctx.trace);
-  }
-  if (traces.size() > max_span_links)
-    span.set_attribute("links.dropped", static_cast<int64_t>(traces.size() - max_span_links));
+  std::vector<std::string> traceparents;
+  for (const auto& r : records)
+    for (const auto& [key, value] : r.headers)
+      if (key == header_traceparent)
+        traceparents.push_back(value);
+  auto trace_ids = tracing::link_traces(span, traceparents);
   spdlog::debug("sender: batch {} of {} events (trace {}) carries traces [{}]", id, records.size(),
                 span.trace_id_hex(), trace_ids);
   return span;

@@ -2,6 +2,8 @@
 
 #include "actors/tracing/otlp_exporter.hpp"
 
+#include <set>
+
 namespace lpa::tracing {
 
 span::span(span_data data, std::shared_ptr<otlp_exporter> exporter)
@@ -72,6 +74,25 @@ span tracer::start_span(std::string name, span_kind kind, const std::optional<sp
     data.context.trace = new_trace_id();
   }
   return span{std::move(data), exporter_};
+}
+
+std::string link_traces(span& batch, const std::vector<std::string>& traceparents) {
+  std::set<trace_id> seen;
+  std::string trace_ids;
+  size_t dropped = 0;
+  for (const auto& header : traceparents) {
+    auto ctx = parse_traceparent(header);
+    if (!ctx || !seen.insert(ctx->trace).second)
+      continue;
+    if (batch.link_count() < max_span_links)
+      batch.add_link(*ctx);
+    else
+      ++dropped;
+    trace_ids += (trace_ids.empty() ? "" : ",") + to_hex(ctx->trace);
+  }
+  if (dropped > 0)
+    batch.set_attribute("links.dropped", static_cast<int64_t>(dropped));
+  return trace_ids;
 }
 
 } // namespace lpa::tracing

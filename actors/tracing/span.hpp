@@ -86,4 +86,12 @@ private:
 
 using tracer_ptr = std::shared_ptr<const tracer>;
 
+// OpenTelemetry SDKs' default link limit per span.
+inline constexpr size_t max_span_links = 128;
+
+// Links a batch's span to the trace of each W3C traceparent given (each trace once, malformed
+// ones skipped, at most max_span_links links; attribute links.dropped counts the rest). Returns
+// the distinct trace ids, comma-separated, for the batch's log line, which lists them all.
+std::string link_traces(span& batch, const std::vector<std::string>& traceparents);
+
 } // namespace lpa::tracing

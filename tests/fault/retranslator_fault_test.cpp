@@ -4,6 +4,7 @@
 #include "tests/support/api_fixture.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/pipeline_fixture.hpp"
+#include "tests/support/running_stages.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -66,16 +67,7 @@ private:
 };
 
 std::vector<std::pair<std::string, caf::actor>> stages(lpa::retranslator_service& relay) {
-  caf::scoped_actor self{relay.system()};
-  std::vector<std::pair<std::string, caf::actor>> out;
-  self->request(relay.supervisor(), caf::duration{std::chrono::seconds{5}}, caf::get_atom_v)
-      .receive(
-          [&](std::vector<std::string>& names, std::vector<caf::actor>& handles) {
-            for (size_t i = 0; i < names.size(); ++i)
-              out.emplace_back(names[i], handles[i]);
-          },
-          [](caf::error&) {});
-  return out;
+  return running_stages(relay.system(), relay.supervisor());
 }
 
 // The retranslator binary as a child process against the fixture's database and broker.

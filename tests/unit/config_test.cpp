@@ -90,9 +90,38 @@ TEST_CASE("an empty file gives the defaults") {
   CHECK(s.repo.restart_backoff_min == 10ms);
   CHECK(s.kafka.partitions == 6);
   CHECK(s.retranslator.restart_window == 1min);
+  CHECK(s.history.dsn == "host=127.0.0.1 port=55432 dbname=package_history user=postgres");
+  CHECK(s.history.group == "package-history");
+  CHECK(s.history.status_port == 8001);
+  CHECK(s.history.metrics_port == 9102);
+  CHECK(s.history.retention_days == 0);
   CHECK(s.history_api.port == 8083);
   CHECK(s.history_api.list_default_limit == 100);
   CHECK(s.history_api.list_max_limit == 1000);
+}
+
+TEST_CASE("the history section is read, overridden by the environment and validated") {
+  auto s = lpa::parse_settings(
+      "history:\n  writers: 4\n  gap_hold: 500ms\n  retention_days: 30\n",
+      env_of({{"LPA_HISTORY_DSN", "host=h dbname=ph password=pw"}, {"LPA_HISTORY_WINDOW", "800"}}));
+  CHECK(s.history.writers == 4);
+  CHECK(s.history.gap_hold == 500ms);
+  CHECK(s.history.retention_days == 30);
+  CHECK(s.history.window == 800);
+  CHECK(s.history.dsn == "host=h dbname=ph password=pw");
+  CHECK_THAT(lpa::render_settings(s), Contains("history.dsn = host=h dbname=ph password=***\n"));
+  CHECK(parse_error("history:\n  batch_max: 600\n  window: 500\n")
+        == "config: history.batch_max: must not exceed history.window, got 600 (from <yaml text> "
+           "line 2, column 14) > 500 (from <yaml text> line 3, column 11)");
+  CHECK(parse_error("", {{"LPA_HISTORY_RETENTION_DAYS", "-1"}})
+        == "config: history.retention_days: expected an integer from 0 to 36500, got '-1' (from "
+           "env LPA_HISTORY_RETENTION_DAYS)");
+  CHECK(parse_error("", {{"LPA_HISTORY_WRITERS", "0"}})
+        == "config: history.writers: expected an integer >= 1, got '0' (from env "
+           "LPA_HISTORY_WRITERS)");
+  CHECK(parse_error("history:\n  retry_backoff_min: 10s\n")
+        == "config: history.retry_backoff_min: must not exceed history.retry_backoff_max, got 10s "
+           "(from <yaml text> line 2, column 22) > 5s (default)");
 }
 
 TEST_CASE("file values are applied, missing keys keep their defaults") {
@@ -180,6 +209,11 @@ retranslator: {metrics_host: 127.0.0.5, metrics_port: 4, slots: 18, consumers: 5
                send_backoff_max: 12ms, cleaner_batch: 13, cleaner_interval: 14ms,
                restart_backoff_min: 19ms, restart_backoff_max: 20ms,
                restart_max: 15, restart_window: 16m, shutdown_deadline: 17s}
+history: {dsn: "host=h dbname=hist", group: g, writers: 3, window: 40, batch_max: 30,
+          gap_hold: 31ms, retention_days: 32, retry_backoff_min: 33ms, retry_backoff_max: 34ms,
+          status_host: 127.0.0.6, status_port: 35, metrics_host: 127.0.0.7, metrics_port: 36,
+          restart_backoff_min: 37ms, restart_backoff_max: 38ms, restart_max: 39,
+          restart_window: 41m}
 history_api: {host: 127.0.0.7, port: 6, readers: 3, list_default_limit: 27, list_max_limit: 28,
               restart_backoff_min: 29ms, restart_backoff_max: 30ms}
 tracing: {otlp_endpoint: "http://collector:4318", service_name: traced, queue_size: 23,
@@ -363,7 +397,8 @@ TEST_CASE("unknown sections and keys are rejected by name") {
            "keepalive_timeout, keepalive_permit_without_calls, keepalive_min_ping_interval");
   CHECK(parse_error("grcp:\n  port: 1\n")
         == "config: grcp: unknown section (at <yaml text> line 1, column 1); known sections: "
-           "service, log, grpc, status, rest, metrics, db, repo, kafka, retranslator, history_api, "
+           "service, log, grpc, status, rest, metrics, db, repo, kafka, retranslator, history, "
+           "history_api, "
            "tracing");
   CHECK_THAT(parse_error("grpc:\n  port: 1\n  port: 2\n"),
              StartsWith("config: grpc.port: duplicate key (at <yaml text> line 3"));
@@ -410,7 +445,7 @@ TEST_CASE("render_settings lists every key and masks the database passwords") {
   CHECK_THAT(text, Contains("grpc.shutdown_grace = 2m\n"));
   CHECK_THAT(text, Contains("db.statement_timeout = 5s\n"));
   CHECK_THAT(text, Contains("log.allow_debug_per_request = true\n"));
-  CHECK(rendered(s).size() == 71);
+  CHECK(rendered(s).size() == 88);
 
   const std::vector<std::pair<std::string, std::string>> dsns = {
       {"password=s3cret", "password=***"},
