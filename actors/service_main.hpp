@@ -10,9 +10,7 @@
 
 #include <atomic>
 #include <csignal>
-#include <functional>
 #include <iostream>
-#include <memory>
 #include <thread>
 
 #include <unistd.h>
@@ -20,12 +18,9 @@
 namespace lpa {
 
 // Runs a Service (constructed from settings and a stop_requested function; drain(), wait()) and
-// returns the process's exit code. `serve_beside` starts what serves beside the pipeline (a
-// gRPC server, say) once it runs; what it returns lives until the pipeline has stopped.
+// returns the process's exit code.
 template <class Service>
-int run_pipeline_process(
-    const char* log_name, int argc, char** argv,
-    const std::function<std::shared_ptr<void>(const settings&, Service&)>& serve_beside = {}) {
+int run_pipeline_process(const char* log_name, int argc, char** argv) {
   // Before any thread exists, so CAF's and librdkafka's threads inherit the mask.
   auto wait_for_stop_signal = block_stop_signals();
   settings cfg;
@@ -50,7 +45,6 @@ int run_pipeline_process(
   int exit_code = 0;
   try {
     Service service{cfg, [&] { return stop_signal.load() != 0; }};
-    auto beside = serve_beside ? serve_beside(cfg, service) : nullptr;
     running = &service;
     if (stop_signal != 0)
       service.drain(); // the signal came while starting

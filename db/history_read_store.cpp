@@ -18,8 +18,8 @@ const std::string event_columns = "package_id, event_id, package_seq, event_type
 // Ids and sequence numbers above bigint's range cannot be in the table.
 constexpr uint64_t max_stored = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
 
-history_event_row to_event(const pqxx::row& r) {
-  history_event_row e;
+history_entry to_event(const pqxx::row& r) {
+  history_entry e;
   e.package_id = r[0].as<uint64_t>();
   e.event_id = r[1].as<uint64_t>();
   e.seq = r[2].as<uint64_t>();
@@ -68,8 +68,8 @@ auto history_read_store::reconnecting(F&& read) {
   }
 }
 
-std::vector<history_event_row> history_read_store::list_events(const history_page_query& query,
-                                                               std::chrono::milliseconds budget) {
+std::vector<history_entry> history_read_store::list_events(const history_page_query& query,
+                                                           std::chrono::milliseconds budget) {
   if (query.package_id > max_stored || query.after_seq > max_stored
       || query.after_event_id > max_stored)
     return {};
@@ -77,7 +77,7 @@ std::vector<history_event_row> history_read_store::list_events(const history_pag
     bounded_transaction tx{*conn_, pqxx::read_only, budget, settings_.statement_timeout};
     auto res = tx.exec_prepared("history_page", query.package_id, query.after_seq,
                                 query.after_event_id, query.limit);
-    std::vector<history_event_row> out;
+    std::vector<history_entry> out;
     out.reserve(res.size());
     for (const auto& r : res)
       out.push_back(to_event(r));
@@ -85,12 +85,11 @@ std::vector<history_event_row> history_read_store::list_events(const history_pag
   });
 }
 
-std::optional<history_event_row>
-history_read_store::last_event_at(uint64_t package_id, int64_t at_us,
-                                  std::chrono::milliseconds budget) {
+std::optional<history_entry> history_read_store::last_event_at(uint64_t package_id, int64_t at_us,
+                                                               std::chrono::milliseconds budget) {
   if (package_id > max_stored)
     return std::nullopt;
-  return reconnecting([&]() -> std::optional<history_event_row> {
+  return reconnecting([&]() -> std::optional<history_entry> {
     bounded_transaction tx{*conn_, pqxx::read_only, budget, settings_.statement_timeout};
     auto res = tx.exec_prepared("history_at", package_id, at_us);
     if (res.empty())

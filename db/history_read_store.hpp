@@ -15,7 +15,7 @@ namespace lpa::db {
 
 // One row of history_event, as the history API shows it; times are microseconds since the Unix
 // epoch.
-struct history_event_row {
+struct history_entry {
   uint64_t package_id = 0;
   uint64_t event_id = 0;
   uint64_t seq = 0;
@@ -45,13 +45,13 @@ public:
   explicit history_read_store(const store_settings& settings);
 
   // Up to query.limit events of the package after the query's position, in order.
-  std::vector<history_event_row> list_events(const history_page_query& query,
-                                             std::chrono::milliseconds budget);
+  std::vector<history_entry> list_events(const history_page_query& query,
+                                         std::chrono::milliseconds budget);
 
   // The package's last event (highest package_seq) committed at or before `at_us`; none when
   // the package had no event by then.
-  std::optional<history_event_row> last_event_at(uint64_t package_id, int64_t at_us,
-                                                 std::chrono::milliseconds budget);
+  std::optional<history_entry> last_event_at(uint64_t package_id, int64_t at_us,
+                                             std::chrono::milliseconds budget);
 
   // Round trip to the server; throws when it does not answer.
   void ping();

@@ -43,5 +43,5 @@ pids+=($!)
 "$build/grpc_gateway/logistic-package-api" --config config/config.yaml &
 pids+=($!)
 echo "run: API on :8082 (gRPC), :8080 (REST), :8000 (status), :9100 (metrics); retranslator metrics :9101;" \
-  "package-history :8001 (status), :9102 (metrics); Ctrl-C stops" >&2
+  "package-history :8083 (history gRPC), :8001 (status), :9102 (metrics); Ctrl-C stops" >&2
 wait -n "${pids[@]}" || true

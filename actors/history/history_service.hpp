@@ -1,5 +1,6 @@
 #pragma once
 
+#include "actors/history/api/history_api_server.hpp"
 #include "actors/history/history_supervisor.hpp"
 #include "config/settings.hpp"
 
@@ -21,7 +22,8 @@ class status_server;
 namespace lpa::history {
 
 // package-history, composed: metrics and status endpoints, its database's migrations, the actor
-// system and the supervised ingest pipeline. Constructing it starts consuming; drain() stops it.
+// system, the supervised ingest pipeline and the history API (PackageHistoryService) beside it.
+// Constructing it starts consuming and serving; drain() stops both.
 class history_service {
 public:
   // Waits for the history database and applies its migrations first.
@@ -41,6 +43,7 @@ public:
 
   int metrics_port() const;
   int status_port() const;
+  int history_api_port() const { return api_->port(); }
   caf::actor_system& system() { return *system_; }
   const history_supervisor_actor& supervisor() const { return supervisor_; }
 
@@ -53,7 +56,9 @@ private:
   caf::actor_system_config caf_cfg_;
   std::unique_ptr<caf::actor_system> system_;
   history_supervisor_actor supervisor_;
-  std::unique_ptr<caf::scoped_actor> watcher_; // monitors the supervisor
+  std::unique_ptr<history_api::server> api_;
+  std::atomic<const history_api::server*> api_for_readiness_{nullptr}; // read by status threads
+  std::unique_ptr<caf::scoped_actor> watcher_;                         // monitors the supervisor
   bool ended_ = false;
   bool ended_normally_ = false;
 };

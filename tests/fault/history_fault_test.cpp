@@ -87,6 +87,8 @@ child_history spawn_history(history_fixture& f) {
                            "LPA_HISTORY_METRICS_PORT=" + std::to_string(child.metrics_port),
                            "LPA_HISTORY_STATUS_HOST=127.0.0.1",
                            "LPA_HISTORY_STATUS_PORT=0",
+                           "LPA_HISTORY_API_HOST=127.0.0.1",
+                           "LPA_HISTORY_API_PORT=0",
                            "LPA_HISTORY_WINDOW=2000",
                        });
   return child;

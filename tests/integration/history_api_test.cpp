@@ -3,6 +3,7 @@
 // through PackageHistoryService and through lpa-cli.
 #include "actors/history/api/history_api_server.hpp"
 #include "config/logging.hpp"
+#include "db/migrator.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/test_postgres.hpp"
 
@@ -17,10 +18,7 @@
 
 #include <algorithm>
 #include <chrono>
-#include <filesystem>
-#include <fstream>
 #include <functional>
-#include <iterator>
 #include <numeric>
 
 using namespace lpa::test;
@@ -32,24 +30,6 @@ using Stub = hv1::PackageHistoryService::Stub;
 namespace {
 
 const std::string trace_of_update = "4bf92f3577b34da6a3ce929d0e0e4736";
-
-// Applies db/history_migrations/*.sql in order, as package-history's migrator does.
-void apply_history_migrations(const std::string& dsn) {
-  std::vector<std::filesystem::path> files;
-  for (const auto& entry :
-       std::filesystem::directory_iterator{std::string{LPA_SOURCE_DIR} + "/db/history_migrations"})
-    if (entry.path().extension() == ".sql")
-      files.push_back(entry.path());
-  std::sort(files.begin(), files.end());
-  pqxx::connection conn{dsn};
-  for (const auto& file : files) {
-    std::ifstream in{file};
-    std::string sql{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-    pqxx::work tx{conn};
-    tx.exec0(sql);
-    tx.commit();
-  }
-}
 
 // The outbox's payload of a package (jsonb_build_object of the package row).
 std::string payload(uint64_t id, const std::string& title, const std::string& updated = "") {
@@ -69,7 +49,10 @@ struct history_fixture {
   explicit history_fixture(const std::function<void(lpa::settings::history_api_t&)>& adjust = {})
       : pg(shared_postgres()), dsn(pg.dsn_of_new_database(new_database_name())) {
     lpa::log::setup("lpa-test", "warn");
-    apply_history_migrations(dsn);
+    {
+      pqxx::connection conn{dsn};
+      lpa::db::migrate(conn, lpa::db::history_migrations());
+    }
     lpa::history_api::register_protocol(caf_cfg);
     sys = std::make_unique<caf::actor_system>(caf_cfg);
     lpa::history_api::server_config cfg;

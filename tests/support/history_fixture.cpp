@@ -18,6 +18,8 @@ history_fixture::history_fixture(int partitions)
   h.status_port = 0;
   h.metrics_host = "127.0.0.1";
   h.metrics_port = 0;
+  p.cfg.history_api.host = "127.0.0.1";
+  p.cfg.history_api.port = 0;
   h.window = 2000;
   h.batch_max = 500;
   h.gap_hold = 2000ms;

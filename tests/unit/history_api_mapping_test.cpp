@@ -9,8 +9,8 @@ using google::protobuf::util::TimeUtil;
 
 namespace {
 
-lpa::db::history_event_row event(uint64_t package_id, uint64_t seq, uint64_t event_id) {
-  lpa::db::history_event_row row;
+lpa::db::history_entry event(uint64_t package_id, uint64_t seq, uint64_t event_id) {
+  lpa::db::history_entry row;
   row.package_id = package_id;
   row.seq = seq;
   row.event_id = event_id;

@@ -184,7 +184,7 @@ violations validate(const hv1::GetPackageAtV1Request& req) {
   return out;
 }
 
-std::string next_cursor(const db::history_event_row& event) {
+std::string next_cursor(const db::history_entry& event) {
   return base64url_encode(std::to_string(event.package_id) + ":" + std::to_string(event.seq) + ":"
                           + std::to_string(event.event_id));
 }
@@ -197,7 +197,7 @@ std::string format_unix_us(int64_t unix_us) {
   return TimeUtil::ToString(TimeUtil::MicrosecondsToTimestamp(unix_us));
 }
 
-void to_proto(const db::history_event_row& row, hv1::PackageEvent* out) {
+void to_proto(const db::history_entry& row, hv1::PackageEvent* out) {
   out->set_id(row.event_id);
   out->set_packageid(row.package_id);
   out->set_seq(row.seq);

@@ -31,7 +31,7 @@ violations validate(const hv1::GetPackageAtV1Request& req);
 
 // The opaque cursor naming the position after `event` in its package's order: base64url of
 // "<package id>:<seq>:<event id>", so a cursor cannot be used with another package.
-std::string next_cursor(const db::history_event_row& event);
+std::string next_cursor(const db::history_entry& event);
 
 // A timestamp as microseconds since the Unix epoch, rounded down (events are stored to the
 // microsecond, so "at or before" keeps its meaning).
@@ -42,6 +42,6 @@ std::string format_unix_us(int64_t unix_us);
 
 // The event as the API shows it: Value decoded from the JSON payload (left out when the payload
 // does not decode), the trace id taken from the traceparent.
-void to_proto(const db::history_event_row& row, hv1::PackageEvent* out);
+void to_proto(const db::history_entry& row, hv1::PackageEvent* out);
 
 } // namespace lpa::history_api

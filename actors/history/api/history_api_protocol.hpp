@@ -22,13 +22,13 @@ struct call_meta {
   int64_t deadline_unix_ms = 0;
 };
 
-using event_page = std::vector<db::history_event_row>;
+using event_page = std::vector<db::history_entry>;
 
 } // namespace lpa::history_api
 
-CAF_BEGIN_TYPE_ID_BLOCK(lpa_history_api, caf::first_custom_type_id + 100)
+CAF_BEGIN_TYPE_ID_BLOCK(lpa_history_api, caf::first_custom_type_id + 300)
   CAF_ADD_TYPE_ID(lpa_history_api, (lpa::history_api::call_meta))
-  CAF_ADD_TYPE_ID(lpa_history_api, (lpa::db::history_event_row))
+  CAF_ADD_TYPE_ID(lpa_history_api, (lpa::db::history_entry))
   CAF_ADD_TYPE_ID(lpa_history_api, (lpa::db::history_page_query))
   CAF_ADD_TYPE_ID(lpa_history_api, (lpa::history_api::event_page))
   CAF_ADD_ATOM(lpa_history_api, lpa::history_api, list_events_atom, "h_list")
@@ -57,8 +57,8 @@ std::string to_string(errc x);
 namespace lpa::db {
 
 template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, history_event_row& x) {
-  return f(caf::meta::type_name("history_event_row"), x.package_id, x.event_id, x.seq, x.type,
+typename Inspector::result_type inspect(Inspector& f, history_entry& x) {
+  return f(caf::meta::type_name("history_entry"), x.package_id, x.event_id, x.seq, x.type,
            x.created_us, x.payload, x.traceparent);
 }
 
