@@ -20,10 +20,10 @@ kcat -C -b "$LPA_KAFKA_BROKERS" -t omp-package-events -o beginning -c "$history_
   -f '%k %s\n' >/dev/null
 kcat_consume_rate=$(rate "$history_events" "$started" "$(now)")
 
-history_metric() { # series: its value on package-history's metrics endpoint (19102)
+history_metric() { # series: its value on package-history's metrics endpoint (19102), 0 before any
   exec 3<>/dev/tcp/127.0.0.1/19102 || return 1
   printf 'GET /metrics HTTP/1.0\r\n\r\n' >&3
-  awk -v s="$1" '$1 == s { print $2 }' <&3
+  awk -v s="$1" '$1 == s { v = $2 } END { print v == "" ? 0 : v }' <&3
   exec 3<&-
 }
 LPA_HISTORY_DSN=$(LPA_DB_NAME=package_history tools/pg_local.sh start "$pg_data" "$pg_port" 2>/dev/null)
