@@ -100,9 +100,10 @@ if wants a; then
   kcat_rate=$(rate "$events" "$started" "$(now)")
 fi
 
-# 3. package-history (tools/bench_history.sh), on the topic the retranslator filled.
+# 3. package-history (tools/bench_history.sh), on the topic the retranslator filled in (a).
 stop_relays
-source tools/bench_history.sh
+history_report=()
+wants a && source tools/bench_history.sh
 
 report=$dir/report.txt
 {

@@ -9,7 +9,6 @@
 #     many clients as writers; the database ceiling).
 # Appends its lines to history_report.
 
-history_report=()
 history_events=${LPA_BENCH_HISTORY_EVENTS:-200000}
 topic_size=$(kcat -C -b "$LPA_KAFKA_BROKERS" -t omp-package-events -o beginning -e -q -f 'x\n' | wc -l)
 ((history_events > topic_size)) && history_events=$topic_size
